@@ -1,0 +1,72 @@
+import { configSchema, type BotConfig } from './schema';
+
+export type LoadResult = { ok: true; config: BotConfig } | { ok: false; errors: string[] };
+
+export interface ConfigSources {
+  /** Command-line arguments after the script name. */
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  readFile: (path: string) => string;
+}
+
+/** The value of `--config FILE` or `--config=FILE`. */
+export function configPathFrom(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--config') return argv[i + 1];
+    if (a.startsWith('--config=')) return a.slice('--config='.length);
+  }
+  return undefined;
+}
+
+/** Reads, parses and validates the config; every problem becomes one line naming its key path. */
+export function loadConfig({ argv, env, readFile }: ConfigSources): LoadResult {
+  const path = configPathFrom(argv);
+  if (!path) return { ok: false, errors: ['--config: missing; usage: npm start -- --config FILE'] };
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return { ok: false, errors: [`--config: cannot read ${path}: ${(err as Error).message}`] };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, errors: [`--config: ${path} is not valid JSON: ${(err as Error).message}`] };
+  }
+  return validateConfig(raw, env);
+}
+
+/** Validates an already-parsed config object, applying environment overrides for secrets. */
+export function validateConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}): LoadResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, errors: ['(root): expected a JSON object'] };
+  }
+  const withEnv = applyEnv(raw as Record<string, unknown>, env);
+  const parsed = configSchema.safeParse(withEnv);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const errors = parsed.error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return keys
+      .map((k) => {
+        const where = [...issue.path, ...(k === undefined ? [] : [k])].map(String).join('.') || '(root)';
+        const msg = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+        return `${where}: ${msg}`;
+      })
+      .join('\n');
+  });
+  return { ok: false, errors: errors.join('\n').split('\n') };
+}
+
+function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const out = { ...raw };
+  const section = (key: string): Record<string, unknown> => {
+    const v = out[key];
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
+  };
+  if (env.ZULIP_API_KEY) out.zulip = { ...section('zulip'), apiKey: env.ZULIP_API_KEY };
+  if (env.ZABBIX_TOKEN) out.zabbix = { ...section('zabbix'), token: env.ZABBIX_TOKEN };
+  if (env.LOG_LEVEL) out.log = { ...section('log'), level: env.LOG_LEVEL };
+  return out;
+}

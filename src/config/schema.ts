@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+/** A duration string ("1h") validated and turned into milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string({ error: 'expected a duration like "1h"' })
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "1h" (got ${JSON.stringify(text)})` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}, got an empty string` });
+
+const httpUrl = z
+  .string({ error: 'expected a URL like "https://chat.example.org"' })
+  .refine((s) => /^https?:\/\/[^\s/]+/.test(s), { error: 'expected an http(s) URL like "https://chat.example.org"' })
+  .transform((s) => s.replace(/\/+$/, ''));
+
+export const configSchema = z.strictObject({
+  zulip: z
+    .strictObject({
+      site: httpUrl.optional(),
+      email: nonEmpty('the bot\'s email').optional(),
+      apiKey: nonEmpty('the bot\'s API key').optional(),
+      zuliprc: nonEmpty('a path to a zuliprc file').optional(),
+    })
+    .superRefine((z0, ctx) => {
+      if (z0.zuliprc) return;
+      if (z0.site === undefined) ctx.addIssue({ code: 'custom', path: ['site'], message: 'required (or give zulip.zuliprc)' });
+      if (z0.email === undefined) ctx.addIssue({ code: 'custom', path: ['email'], message: 'required (or give zulip.zuliprc)' });
+      if (z0.apiKey === undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'required (or set ZULIP_API_KEY, or give zulip.zuliprc)' });
+    }),
+  streams: z
+    .strictObject({
+      critical: nonEmpty('a stream name').default('SRE # Critical'),
+      nonCritical: nonEmpty('a stream name').default('SRE ## Non-critical'),
+      informational: nonEmpty('a stream name').default('SRE ### Informational'),
+      general: nonEmpty('a stream name').default('SRE - General'),
+      organisational: nonEmpty('a stream name').default('Organisational'),
+    })
+    .prefault({}),
+  alerts: z.strictObject({
+    senders: z
+      .array(z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: 'expected an email address' }), {
+        error: 'expected a list of email addresses',
+      })
+      .min(1, { error: 'expected at least one sender email (the Zabbix webhook bot)' }),
+  }),
+  sla: z
+    .strictObject({
+      critical: z
+        .strictObject({ remindEvery: duration('1h'), resolveWithin: duration('16h') })
+        .prefault({}),
+      nonCritical: z
+        .strictObject({ remindEvery: duration('8h'), ackWithin: duration('9h'), resolveWithin: duration('7d') })
+        .prefault({}),
+      informational: z
+        .strictObject({ remindEvery: duration('8h'), ackWithin: duration('72h') })
+        .prefault({}),
+    })
+    .prefault({}),
+  store: z.strictObject({ path: nonEmpty('a file path').default('zulip-sre-bot.db') }).prefault({}),
+  zabbix: z
+    .strictObject({
+      url: httpUrl.optional(),
+      token: nonEmpty('an API token').optional(),
+      syncEvery: duration('1m'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      port: z.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  /** Outgoing requests per minute the bot allows itself (Zulip's default limit is 200). */
+  rateLimit: z
+    .strictObject({ perMinute: z.number().int().min(1).max(10_000).default(150) })
+    .prefault({}),
+});
+
+export type BotConfig = z.output<typeof configSchema>;
+export type SlaConfig = BotConfig['sla'];

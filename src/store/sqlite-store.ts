@@ -1,0 +1,275 @@
+/** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
+import Database from 'better-sqlite3';
+import type { Incident, IncidentLogEntry, TopicRef } from '../incidents/model';
+import type { OutboxRow, OutgoingItem, Store } from './store';
+
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE incidents (
+     event_id TEXT PRIMARY KEY,
+     trigger_id TEXT NOT NULL,
+     host TEXT NOT NULL,
+     trigger_name TEXT NOT NULL,
+     item_text TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     incident_class TEXT NOT NULL,
+     link TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     status TEXT NOT NULL,
+     opened_at INTEGER NOT NULL,
+     opened_message_id INTEGER NOT NULL,
+     last_alert_at INTEGER NOT NULL,
+     last_alert_message_id INTEGER NOT NULL,
+     alert_count INTEGER NOT NULL,
+     acknowledged_at INTEGER,
+     acknowledged_by TEXT,
+     ack_note TEXT,
+     resolved_at INTEGER,
+     resolved_by TEXT,
+     resolution TEXT
+   );
+   CREATE INDEX incidents_topic ON incidents(stream, topic);
+   CREATE INDEX incidents_status ON incidents(status);
+   CREATE TABLE incident_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     event_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     actor TEXT,
+     detail TEXT
+   );
+   CREATE INDEX incident_log_event ON incident_log(event_id);
+   CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     item TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     not_before INTEGER NOT NULL
+   );`,
+];
+
+interface IncidentRow {
+  event_id: string;
+  trigger_id: string;
+  host: string;
+  trigger_name: string;
+  item_text: string;
+  severity: string;
+  incident_class: string;
+  link: string;
+  stream: string;
+  topic: string;
+  status: string;
+  opened_at: number;
+  opened_message_id: number;
+  last_alert_at: number;
+  last_alert_message_id: number;
+  alert_count: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  ack_note: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  resolution: string | null;
+}
+
+function toIncident(r: IncidentRow): Incident {
+  const i: Incident = {
+    eventId: r.event_id,
+    triggerId: r.trigger_id,
+    host: r.host,
+    triggerName: r.trigger_name,
+    itemText: r.item_text,
+    severity: r.severity as Incident['severity'],
+    incidentClass: r.incident_class as Incident['incidentClass'],
+    link: r.link,
+    stream: r.stream,
+    topic: r.topic,
+    status: r.status as Incident['status'],
+    openedAt: r.opened_at,
+    openedMessageId: r.opened_message_id,
+    lastAlertAt: r.last_alert_at,
+    lastAlertMessageId: r.last_alert_message_id,
+    alertCount: r.alert_count,
+  };
+  if (r.acknowledged_at !== null) i.acknowledgedAt = r.acknowledged_at;
+  if (r.acknowledged_by !== null) i.acknowledgedBy = r.acknowledged_by;
+  if (r.ack_note !== null) i.ackNote = r.ack_note;
+  if (r.resolved_at !== null) i.resolvedAt = r.resolved_at;
+  if (r.resolved_by !== null) i.resolvedBy = r.resolved_by;
+  if (r.resolution !== null) i.resolution = r.resolution as Incident['resolution'];
+  return i;
+}
+
+function toRow(i: Incident): IncidentRow {
+  return {
+    event_id: i.eventId,
+    trigger_id: i.triggerId,
+    host: i.host,
+    trigger_name: i.triggerName,
+    item_text: i.itemText,
+    severity: i.severity,
+    incident_class: i.incidentClass,
+    link: i.link,
+    stream: i.stream,
+    topic: i.topic,
+    status: i.status,
+    opened_at: i.openedAt,
+    opened_message_id: i.openedMessageId,
+    last_alert_at: i.lastAlertAt,
+    last_alert_message_id: i.lastAlertMessageId,
+    alert_count: i.alertCount,
+    acknowledged_at: i.acknowledgedAt ?? null,
+    acknowledged_by: i.acknowledgedBy ?? null,
+    ack_note: i.ackNote ?? null,
+    resolved_at: i.resolvedAt ?? null,
+    resolved_by: i.resolvedBy ?? null,
+    resolution: i.resolution ?? null,
+  };
+}
+
+export class StoreOpenError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`cannot open the store at ${path}: ${(cause as Error).message ?? String(cause)}`);
+    this.name = 'StoreOpenError';
+  }
+}
+
+/** Opens (creating if absent) and migrates the database. Throws StoreOpenError when unusable. */
+export function openSqliteStore(path: string): Store {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`integrity check failed: ${String(check)}`);
+    migrate(db);
+  } catch (err) {
+    throw new StoreOpenError(path, err);
+  }
+  return new SqliteStore(db);
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+class SqliteStore implements Store {
+  private readonly stmts;
+
+  constructor(private readonly db: Database.Database) {
+    const cols = Object.keys(toRow({} as Incident));
+    this.stmts = {
+      get: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE event_id = ?'),
+      put: db.prepare(
+        `INSERT OR REPLACE INTO incidents (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
+      ),
+      open: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE status != 'resolved' ORDER BY opened_at"),
+      inTopic: db.prepare<[string, string], IncidentRow>('SELECT * FROM incidents WHERE stream = ? AND topic = ? ORDER BY opened_at'),
+      openInTopic: db.prepare<[string, string], IncidentRow>(
+        "SELECT * FROM incidents WHERE stream = ? AND topic = ? AND status != 'resolved' ORDER BY opened_at",
+      ),
+      move: db.prepare('UPDATE incidents SET stream = ?, topic = ? WHERE stream = ? AND topic = ?'),
+      addLog: db.prepare('INSERT INTO incident_log (event_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)'),
+      history: db.prepare<[string], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
+        'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE event_id = ? ORDER BY id',
+      ),
+      getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      enqueue: db.prepare('INSERT INTO outbox (item, created_at, not_before) VALUES (?, ?, ?)'),
+      peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
+        'SELECT * FROM outbox ORDER BY id LIMIT 1',
+      ),
+      remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      reschedule: db.prepare('UPDATE outbox SET not_before = ?, attempts = ? WHERE id = ?'),
+      size: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox'),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getIncident(eventId: string): Incident | undefined {
+    const r = this.stmts.get.get(eventId);
+    return r ? toIncident(r) : undefined;
+  }
+
+  putIncident(incident: Incident, log?: IncidentLogEntry): void {
+    this.transaction(() => {
+      this.stmts.put.run(toRow(incident));
+      if (log) this.addLog(log);
+    });
+  }
+
+  openIncidents(): Incident[] {
+    return this.stmts.open.all().map(toIncident);
+  }
+
+  incidentsInTopic(ref: TopicRef, opts: { openOnly?: boolean } = {}): Incident[] {
+    const stmt = opts.openOnly ? this.stmts.openInTopic : this.stmts.inTopic;
+    return stmt.all(ref.stream, ref.topic).map(toIncident);
+  }
+
+  moveTopic(from: TopicRef, to: TopicRef): number {
+    return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
+  }
+
+  addLog(e: IncidentLogEntry): void {
+    this.stmts.addLog.run(e.eventId, e.at, e.kind, e.actor ?? null, e.detail ?? null);
+  }
+
+  history(eventId: string): IncidentLogEntry[] {
+    return this.stmts.history.all(eventId).map((r) => ({
+      eventId: r.event_id,
+      at: r.at,
+      kind: r.kind as IncidentLogEntry['kind'],
+      ...(r.actor !== null ? { actor: r.actor } : {}),
+      ...(r.detail !== null ? { detail: r.detail } : {}),
+    }));
+  }
+
+  getState(key: string): string | undefined {
+    return this.stmts.getState.get(key)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.stmts.setState.run(key, value);
+  }
+
+  enqueue(item: OutgoingItem, now: number): number {
+    return Number(this.stmts.enqueue.run(JSON.stringify(item), now, now).lastInsertRowid);
+  }
+
+  peek(): OutboxRow | undefined {
+    const r = this.stmts.peek.get();
+    if (!r) return undefined;
+    return { id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before };
+  }
+
+  remove(id: number): void {
+    this.stmts.remove.run(id);
+  }
+
+  reschedule(id: number, notBefore: number, attempts: number): void {
+    this.stmts.reschedule.run(notBefore, attempts, id);
+  }
+
+  size(): number {
+    return this.stmts.size.get()?.n ?? 0;
+  }
+}

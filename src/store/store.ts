@@ -1,0 +1,47 @@
+/** The store's role: durable incidents, their history, the bot's position, and the outbox. */
+import type { Incident, IncidentLogEntry, TopicRef } from '../incidents/model';
+
+/** Something the bot must say in Zulip; persisted until Zulip accepted it. */
+export type OutgoingItem =
+  | { kind: 'message'; stream: string; topic: string; content: string }
+  | { kind: 'reaction'; messageId: number; emojiName: string };
+
+export interface OutboxRow {
+  id: number;
+  item: OutgoingItem;
+  createdAt: number;
+  attempts: number;
+  notBefore: number;
+}
+
+export interface Outbox {
+  enqueue(item: OutgoingItem, now: number): number;
+  /** The oldest queued item (items go out in order: a failing one holds back the rest). */
+  peek(): OutboxRow | undefined;
+  remove(id: number): void;
+  reschedule(id: number, notBefore: number, attempts: number): void;
+  size(): number;
+}
+
+export interface IncidentStore {
+  getIncident(eventId: string): Incident | undefined;
+  /** Inserts or replaces the incident, with an optional history line, in one transaction. */
+  putIncident(incident: Incident, log?: IncidentLogEntry): void;
+  openIncidents(): Incident[];
+  incidentsInTopic(ref: TopicRef, opts?: { openOnly?: boolean }): Incident[];
+  /** Follows a topic rename or move; returns how many incidents moved. */
+  moveTopic(from: TopicRef, to: TopicRef): number;
+  addLog(entry: IncidentLogEntry): void;
+  history(eventId: string): IncidentLogEntry[];
+}
+
+export interface StateStore {
+  getState(key: string): string | undefined;
+  setState(key: string, value: string): void;
+}
+
+export interface Store extends IncidentStore, StateStore, Outbox {
+  /** Runs fn in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

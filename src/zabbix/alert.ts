@@ -1,0 +1,24 @@
+/** A Zabbix alert post as Zulip's Zabbix integration renders it (see CONTRACT.md). Pure data. */
+
+export type Severity = 'Not classified' | 'Information' | 'Warning' | 'Average' | 'High' | 'Disaster';
+export type IncidentClass = 'critical' | 'non-critical' | 'informational';
+export type AlertStatus = 'PROBLEM' | 'OK';
+
+export interface ZabbixAlert {
+  status: AlertStatus;
+  severity: Severity;
+  incidentClass: IncidentClass;
+  host: string;
+  /** Base URL of the Zabbix frontend, as it appears before /tr_events.php. */
+  zabbixUrl: string;
+  link: string;
+  triggerId: string;
+  eventId: string;
+  triggerName: string;
+  /** The `<item name> is <item value>` line, as posted (may be empty when absent). */
+  itemText: string;
+  /** The emoji prefix as posted (`:fire:` or a Unicode emoji), if any. */
+  emoji?: string;
+}
+
+export type ParseResult = { ok: true; alert: ZabbixAlert } | { ok: false; reason: string };

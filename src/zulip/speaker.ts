@@ -1,0 +1,29 @@
+/** What the bot says goes through the durable outbox; this is the handlers' way to say it. */
+import type { Clock } from '../core/clock';
+import { splitMessage } from '../core/text';
+import type { Outbox } from '../store/store';
+
+export interface Speaker {
+  /** Posts in a stream's topic; long text is split into several messages. */
+  say(stream: string, topic: string, content: string): void;
+  react(messageId: number, emojiName: string): void;
+}
+
+export class OutboxSpeaker implements Speaker {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly clock: Clock,
+    /** Called after something was queued (wakes the sender). */
+    private readonly onQueued: () => void = () => {},
+  ) {}
+
+  say(stream: string, topic: string, content: string): void {
+    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'message', stream, topic, content: part }, this.clock.now());
+    this.onQueued();
+  }
+
+  react(messageId: number, emojiName: string): void {
+    this.outbox.enqueue({ kind: 'reaction', messageId, emojiName }, this.clock.now());
+    this.onQueued();
+  }
+}
