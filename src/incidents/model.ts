@@ -38,13 +38,30 @@ export interface Incident {
   resolvedAt?: number;
   resolvedBy?: string;
   resolution?: Resolution;
+  /** SLA timers, as data (see src/reminders/timers.ts). */
+  timers?: IncidentTimers;
+}
+
+export type WarningId = 'acknowledge-75' | 'acknowledge-100' | 'resolve-75' | 'resolve-100';
+
+export interface IncidentTimers {
+  /** When the next "still unacknowledged" reminder is due. */
+  nextReminderAt?: number;
+  remindersSent: number;
+  lastReminderAt?: number;
+  /** Deadline warnings already posted. */
+  warningsSent: WarningId[];
+  /** Reminders paused until then (!snooze). */
+  snoozedUntil?: number;
+  /** The earliest of the above still to come: what the scheduler looks for. Derived, kept for the index. */
+  nextDueAt?: number;
 }
 
 /** One line of an incident's history: what happened, when, by whom. */
 export interface IncidentLogEntry {
   eventId: string;
   at: number;
-  kind: 'opened' | 'repeated' | 'acknowledged' | 'resolved' | 'reopened' | 'moved' | 'note';
+  kind: 'opened' | 'repeated' | 'acknowledged' | 'resolved' | 'reopened' | 'moved' | 'note' | 'reminder' | 'warning' | 'breach' | 'snoozed';
   actor?: string;
   detail?: string;
 }

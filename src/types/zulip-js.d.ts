@@ -1,6 +1,6 @@
 // zulip-js ships no types; this declares the part the adapter uses.
 declare module 'zulip-js' {
-  type Params = Record<string, string | number | undefined>;
+  type Params = Record<string, string | number | string[] | undefined>;
   type Json = Record<string, unknown>;
   interface ZulipClient {
     queues: { register(p: Params): Promise<Json>; deregister(p: Params): Promise<Json> };

@@ -147,15 +147,16 @@ class ZulipJsApi implements ZulipApi {
       this.client.queues.register({
         // A narrow holds one stream only, so the queue takes every public stream and the bot
         // keeps the SRE streams' messages.
-        event_types: JSON.stringify(['message', 'update_message']),
+        event_types: ['message', 'update_message'], // zulip-js JSON-encodes this one itself
         all_public_streams: 'true',
         apply_markdown: 'false',
       }),
     );
     const r = registerWire.parse(body);
+    // Zulip answers -1 when the realm has no messages yet.
     const longpoll = r.event_queue_longpoll_timeout_seconds ?? 90;
     this.longpollTimeoutMs = longpoll * 1000 + 15_000;
-    return { queueId: r.queue_id, lastEventId: r.last_event_id, maxMessageId: r.max_message_id, longpollTimeoutSeconds: longpoll };
+    return { queueId: r.queue_id, lastEventId: r.last_event_id, maxMessageId: Math.max(0, r.max_message_id), longpollTimeoutSeconds: longpoll };
   }
 
   async getEvents(queueId: string, lastEventId: number): Promise<ZulipEvent[]> {
@@ -174,7 +175,7 @@ class ZulipJsApi implements ZulipApi {
     if (narrow.topic !== undefined) ops.push({ operator: 'topic', operand: narrow.topic });
     const body = await this.call('GET /messages', () =>
       this.client.callEndpoint('/messages', 'GET', {
-        anchor: afterId,
+        anchor: Math.max(0, afterId),
         include_anchor: 'false',
         num_before: 0,
         num_after: Math.min(limit, 1000),

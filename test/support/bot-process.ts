@@ -1,0 +1,124 @@
+/**
+ * Runs the real bot (built code, `node dist/src/main.js --config FILE`) as a child process
+ * against a fake Zulip server, the way production runs it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FakeZulip, FakeUser } from './fake-zulip';
+
+/** The project root, whether this runs from test/ (ts-jest) or dist/test/ (built). */
+export const ROOT = [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((d) => existsSync(join(d, 'package.json'))) as string;
+export const MAIN = join(ROOT, 'dist/src/main.js');
+
+export const STREAMS = {
+  critical: 'SRE # Critical',
+  nonCritical: 'SRE ## Non-critical',
+  informational: 'SRE ### Informational',
+  general: 'SRE - General',
+  organisational: 'Organisational',
+};
+
+export interface World {
+  fake: FakeZulip;
+  bot: FakeUser;
+  zabbix: FakeUser;
+  ann: FakeUser;
+  bob: FakeUser;
+  dir: string;
+  configPath: string;
+}
+
+/** Users and streams as the SRE team has them. */
+export function setUpWorld(fake: FakeZulip, config: Record<string, unknown> = {}): World {
+  const bot = fake.addUser({ email: 'sre-bot@example.org', fullName: 'SRE Bot', isBot: true });
+  const zabbix = fake.addUser({ email: 'zabbix-bot@example.org', fullName: 'Zabbix', isBot: true });
+  const ann = fake.addUser({ email: 'ann@example.org', fullName: 'Ann Smith' });
+  const bob = fake.addUser({ email: 'bob@example.org', fullName: 'Bob Jones' });
+  for (const s of Object.values(STREAMS)) {
+    fake.addStream(s);
+    for (const u of [bot, zabbix, ann, bob]) fake.subscribe(u.email, s);
+  }
+  fake.addStream('random');
+  const dir = mkdtempSync(join(tmpdir(), 'sre-bot-it-'));
+  const configPath = join(dir, 'bot.config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify(
+      {
+        zulip: { site: fake.url, email: bot.email, apiKey: bot.apiKey },
+        alerts: { senders: [zabbix.email] },
+        store: { path: join(dir, 'bot.db') },
+        log: { level: 'debug' },
+        rateLimit: { perMinute: 600 },
+        ...config,
+      },
+      null,
+      2,
+    ),
+  );
+  return { fake, bot, zabbix, ann, bob, dir, configPath };
+}
+
+export class BotProcess {
+  readonly output: string[] = [];
+  private readonly exited: Promise<number | null>;
+
+  private constructor(readonly child: ChildProcess) {
+    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  static start(configPath: string, env: Record<string, string> = {}, extraArgs: string[] = []): BotProcess {
+    const child = spawn(process.execPath, [MAIN, '--config', configPath, ...extraArgs], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new BotProcess(child);
+  }
+
+  /** Parsed JSON log lines. */
+  logs(): Record<string, unknown>[] {
+    return this.output.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.logs().find(pred);
+      if (hit) return hit;
+      if (Date.now() > until) throw new Error(`log line not seen in ${timeoutMs} ms; last lines:\n${this.output.slice(-15).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Resolves when the bot is polling live (registered and caught up). */
+  async live(timeoutMs = 10_000): Promise<void> {
+    const count = () => this.logs().filter((l) => l.msg === 'polling live').length;
+    const before = count();
+    const until = Date.now() + timeoutMs;
+    while (count() <= before) {
+      if (Date.now() > until) throw new Error(`bot not live in ${timeoutMs} ms; last lines:\n${this.output.slice(-15).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  exitCode(): Promise<number | null> {
+    return this.exited;
+  }
+}

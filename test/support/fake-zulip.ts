@@ -1,0 +1,1090 @@
+/**
+ * An in-memory fake Zulip server for integration tests.
+ *
+ * A plain `node:http` server on 127.0.0.1 (random port) that speaks enough of Zulip's REST API
+ * (under /api/v1) for a bot built on zulip-js: event queues with long-polling, messages, topic
+ * edits, reactions, users, streams and subscriptions, rate limiting, and fault injection.
+ * Behaviour follows real Zulip where a bot could notice the difference (see the notes in
+ * /work/shared/docs/zulip-zabbix-notes.md), for instance:
+ * - event ids rise but are not consecutive; heartbeats take ids from the same counter;
+ * - `register` defaults to `apply_markdown=false`, `GET /messages` to `apply_markdown=true`
+ *   (content then comes back as (simplified) HTML);
+ * - content is cut at 10,000 code points with "\n[message truncated]", topics at 60 with "...";
+ * - `update_message` carries `subject` only when the topic changed, `new_stream_id` only on moves.
+ */
+import * as http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeUser { id: number; email: string; fullName: string; apiKey: string; isBot: boolean }
+export interface FakeStream { id: number; name: string }
+export interface FakeReaction { emoji_name: string; emoji_code: string; reaction_type: string; user_id: number }
+export interface FakeMessage {
+  id: number; type: 'stream'; stream_id: number; display_recipient: string; subject: string; content: string;
+  sender_id: number; sender_email: string; sender_full_name: string; client: string; timestamp: number;
+  reactions: FakeReaction[];
+}
+export interface RequestLogEntry {
+  at: number; method: string; path: string; status: number; user?: string; params: Record<string, string>;
+  /** Set when the answer came from fault injection ('drop': the request was processed, the answer cut). */
+  fault?: 'fail' | 'rateLimit' | 'drop';
+}
+export interface FakeZulipOptions {
+  heartbeatMs?: number;
+  longpollTimeoutSeconds?: number;
+  rateLimitPerMinute?: number;
+  queueIdleTimeoutMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+// ---------------------------------------------------------------------------------------------
+
+type Params = Record<string, string>;
+type Json = Record<string, unknown>;
+
+const API_PREFIX = '/api/v1';
+const MAX_MESSAGE_LENGTH = 10_000;
+const MAX_TOPIC_LENGTH = 60;
+const MAX_MESSAGES_PER_FETCH = 5000;
+const LARGER_THAN_MAX_MESSAGE_ID = 10_000_000_000_000_000;
+const RATE_WINDOW_MS = 60_000;
+const NOTIFICATION_BOT = { email: 'notification-bot@zulip.com', fullName: 'Notification Bot' };
+const EMOJI_CODES = new Map<string, string>([
+  ['repeat', '1f501'], ['check', '2714'], ['eyes', '1f440'], ['fire', '1f525'], ['thumbs_up', '1f44d'], ['+1', '1f44d'],
+  ['white_check_mark', '2705'], ['warning', '26a0'], ['cross_mark', '274c'], ['rotating_light', '1f6a8'],
+]);
+
+class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, msg: string, readonly extra: Json = {}) {
+    super(msg);
+  }
+}
+
+interface Reply { status: number; body: Json; headers?: Record<string, string> }
+interface NarrowTerm { operator: string; operand: string; negated: boolean }
+interface QueueEvent extends Json { id: number; type: string }
+
+interface RequestContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  method: string;
+  path: string;
+  params: Params;
+  user?: FakeUser;
+  drop: boolean;
+  answered: boolean;
+  rateHeaders: Record<string, string>;
+}
+
+interface EventQueue {
+  id: string;
+  user: FakeUser;
+  eventTypes: Set<string> | null;
+  narrow: NarrowTerm[];
+  allPublicStreams: boolean;
+  applyMarkdown: boolean;
+  events: QueueEvent[];
+  nextEventId: number;
+  rng: () => number;
+  lastActivity: number;
+  poll?: { ctx: RequestContext; timer: NodeJS.Timeout };
+}
+
+interface FaultRule {
+  kind: 'fail' | 'rateLimit' | 'hang' | 'drop';
+  remaining: number;
+  path?: RegExp;
+  method?: string;
+  status?: number;
+  retryAfter?: number;
+}
+
+interface Waiter { check: () => void; timer: NodeJS.Timeout; reject: (e: Error) => void }
+
+type Handler = (ctx: RequestContext, m: RegExpMatchArray) => Reply | undefined;
+interface Route { method: string; pattern: RegExp; handler: Handler }
+
+function success(body: Json = {}): Reply {
+  return { status: 200, body: { result: 'success', msg: '', ...body } };
+}
+
+function errorBody(code: string, msg: string, extra: Json = {}): Json {
+  return { result: 'error', msg, code, ...extra };
+}
+
+/** Small seeded PRNG (mulberry32): deterministic "random" id gaps. */
+function seededRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zulip's truncate_content, counting code points as Python does. */
+function truncate(text: string, max: number, suffix: string): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  return chars.slice(0, max - Array.from(suffix).length).join('') + suffix;
+}
+
+/** A crude stand-in for Zulip's Markdown processor: escaped text in paragraphs. */
+function renderMarkdown(source: string): string {
+  const escaped = source.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return escaped.split(/\n{2,}/).map((p) => `<p>${p.replace(/\n/g, '<br>\n')}</p>`).join('\n');
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+async function readParams(req: http.IncomingMessage): Promise<Params> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const out: Params = {};
+  if (raw.length === 0) return out;
+  const contentType = req.headers['content-type'] ?? '';
+  if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+    const form = await new Request('http://fake.invalid/', {
+      method: 'POST', headers: { 'content-type': contentType }, body: raw,
+    }).formData();
+    form.forEach((value, key) => { if (typeof value === 'string') out[key] = value; });
+  } else if (contentType.toLowerCase().startsWith('application/json')) {
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      for (const [k, v] of Object.entries(parsed)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+  } else {
+    new URLSearchParams(raw.toString('utf8')).forEach((value, key) => { out[key] = value; });
+  }
+  return out;
+}
+
+function parseJsonParam(params: Params, name: string): unknown {
+  const raw = params[name];
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, 'BAD_REQUEST', `Argument "${name}" is not valid JSON.`);
+  }
+}
+
+function parseBool(params: Params, name: string, fallback: boolean): boolean {
+  const raw = params[name];
+  if (raw === undefined) return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ApiError(400, 'BAD_REQUEST', `Argument "${name}" is not valid JSON.`);
+}
+
+function parseNonNegativeInt(params: Params, name: string, fallback: number): number {
+  const raw = params[name];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ApiError(400, 'BAD_REQUEST', `Invalid ${name}`);
+  return Number(raw);
+}
+
+function required(params: Params, name: string): string {
+  const value = params[name];
+  if (value === undefined) {
+    throw new ApiError(400, 'REQUEST_VARIABLE_MISSING', `Missing '${name}' argument`, { var_name: name });
+  }
+  return value;
+}
+
+/** Both narrow syntaxes: [["stream","X"]] and [{"operator":"channel","operand":"X"}]. */
+function parseNarrow(params: Params): NarrowTerm[] {
+  const parsed = parseJsonParam(params, 'narrow') ?? [];
+  if (!Array.isArray(parsed)) throw new ApiError(400, 'BAD_REQUEST', 'Invalid narrow');
+  return parsed.map((term: unknown): NarrowTerm => {
+    let operator: unknown;
+    let operand: unknown;
+    let negated = false;
+    if (Array.isArray(term)) {
+      [operator, operand] = term as unknown[];
+    } else if (term && typeof term === 'object') {
+      const t = term as { operator?: unknown; operand?: unknown; negated?: unknown };
+      ({ operator, operand } = t);
+      negated = t.negated === true;
+    }
+    if (typeof operator !== 'string' || (typeof operand !== 'string' && typeof operand !== 'number')) {
+      throw new ApiError(400, 'BAD_REQUEST', 'Invalid narrow');
+    }
+    if (!['stream', 'channel', 'topic', 'sender', 'id'].includes(operator)) {
+      throw new ApiError(400, 'BAD_REQUEST', `Invalid narrow operator: unknown operator ${operator}`);
+    }
+    return { operator: operator === 'channel' ? 'stream' : operator, operand: String(operand), negated };
+  });
+}
+
+function narrowMatches(narrow: NarrowTerm[], m: FakeMessage): boolean {
+  return narrow.every((term) => {
+    let hit: boolean;
+    switch (term.operator) {
+      case 'stream': hit = sameName(m.display_recipient, term.operand) || String(m.stream_id) === term.operand; break;
+      case 'topic': hit = sameName(m.subject, term.operand); break;
+      case 'sender': hit = sameName(m.sender_email, term.operand) || String(m.sender_id) === term.operand; break;
+      default: hit = String(m.id) === term.operand;
+    }
+    return hit !== term.negated;
+  });
+}
+
+/** Zulip's client name from a user agent: "ZulipPython/0.9 (Linux)" -> "ZulipPython". */
+function clientFromUserAgent(ua: string | undefined): string {
+  if (!ua) return 'API';
+  return /^([^/ ]+)/.exec(ua)?.[1] ?? 'API';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------------------------
+
+export class FakeZulip {
+  readonly url: string;
+  readonly requests: RequestLogEntry[] = [];
+  rateLimitHits = 0;
+
+  private readonly opts: Required<FakeZulipOptions>;
+  private readonly users = new Map<number, FakeUser>();
+  private readonly streams = new Map<number, FakeStream>();
+  private readonly subscribers = new Map<number, Set<number>>();
+  private readonly msgs: FakeMessage[] = [];
+  private readonly msgById = new Map<number, FakeMessage>();
+  private readonly queues = new Map<string, EventQueue>();
+  private readonly rateWindows = new Map<number, number[]>();
+  private readonly faults: FaultRule[] = [];
+  private readonly waiters = new Set<Waiter>();
+  private readonly sockets = new Set<Socket>();
+  private readonly routes: Route[];
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly idRng = seededRng(20240601);
+  private nextUserId = 1000;
+  private nextStreamId = 10;
+  private nextMessageId = 101;
+  private queueCounter = 0;
+  private stopped = false;
+
+  private constructor(private readonly server: http.Server, opts: FakeZulipOptions) {
+    const { port } = server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    this.opts = {
+      heartbeatMs: opts.heartbeatMs ?? 50_000,
+      longpollTimeoutSeconds: opts.longpollTimeoutSeconds ?? 90,
+      rateLimitPerMinute: opts.rateLimitPerMinute ?? 200,
+      queueIdleTimeoutMs: opts.queueIdleTimeoutMs ?? 600_000,
+    };
+    this.routes = this.buildRoutes();
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (res.headersSent) { res.destroy(); return; }
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(errorBody('INTERNAL_SERVER_ERROR', `FakeZulip crashed: ${String(err)}`)));
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(opts: FakeZulipOptions = {}): Promise<FakeZulip> {
+    const server = http.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return new FakeZulip(server, opts);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const q of this.queues.values()) if (q.poll) clearTimeout(q.poll.timer);
+    this.queues.clear();
+    for (const w of this.waiters) { clearTimeout(w.timer); w.reject(new Error('FakeZulip stopped')); }
+    this.waiters.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  // ----- setup ---------------------------------------------------------------------------------
+
+  addUser(u: { email: string; fullName: string; apiKey?: string; isBot?: boolean }): FakeUser {
+    if (this.findUser(u.email)) throw new Error(`FakeZulip: user ${u.email} already exists`);
+    const user: FakeUser = {
+      id: this.nextUserId++, email: u.email, fullName: u.fullName,
+      apiKey: u.apiKey ?? randomBytes(16).toString('hex'), isBot: u.isBot ?? false,
+    };
+    this.users.set(user.id, user);
+    return { ...user };
+  }
+
+  addStream(name: string): FakeStream {
+    return { ...this.ensureStream(name) };
+  }
+
+  subscribe(email: string, streamName: string): void {
+    this.subscribersOf(this.streamOrThrow(streamName)).add(this.userOrThrow(email).id);
+  }
+
+  unsubscribe(email: string, streamName: string): void {
+    this.subscribersOf(this.streamOrThrow(streamName)).delete(this.userOrThrow(email).id);
+  }
+
+  // ----- acting as users -----------------------------------------------------------------------
+
+  post(senderEmail: string, stream: string, topic: string, content: string,
+    opts: { client?: string; timestamp?: number } = {}): FakeMessage {
+    const m = this.createMessage(this.userOrThrow(senderEmail), this.streamOrThrow(stream), topic, content,
+      opts.client ?? 'website', opts.timestamp);
+    return clone(m);
+  }
+
+  renameTopic(stream: string, oldTopic: string, newTopic: string, opts: { newStream?: string; byEmail?: string } = {}): void {
+    const s = this.streamOrThrow(stream);
+    const first = this.msgs.find((m) => m.stream_id === s.id && sameName(m.subject, oldTopic));
+    if (!first) throw new Error(`FakeZulip: no messages in ${stream} > ${oldTopic}`);
+    const newStream = opts.newStream === undefined ? undefined : this.streamOrThrow(opts.newStream);
+    this.moveMessages(first, 'change_all', this.normalizeTopic(newTopic), newStream, this.actor(opts.byEmail));
+  }
+
+  resolveTopic(stream: string, topic: string, byEmail?: string): void {
+    if (topic.startsWith('✔ ')) return; // already resolved: Zulip does nothing
+    const actor = this.actor(byEmail);
+    const resolved = this.normalizeTopic(`✔ ${topic}`);
+    this.renameTopic(stream, topic, resolved, { byEmail: actor.email });
+    const bot = this.findUser(NOTIFICATION_BOT.email)
+      ?? this.addUser({ ...NOTIFICATION_BOT, isBot: true });
+    this.post(bot.email, stream, resolved, `@_**${actor.fullName}|${actor.id}** has marked this topic as resolved.`,
+      { client: 'Internal' });
+  }
+
+  // ----- inspection ----------------------------------------------------------------------------
+
+  messages(): FakeMessage[] {
+    return this.msgs.map(clone);
+  }
+
+  messagesIn(stream: string, topic?: string): FakeMessage[] {
+    return this.msgs.filter((m) => sameName(m.display_recipient, stream)
+      && (topic === undefined || sameName(m.subject, topic))).map(clone);
+  }
+
+  messagesBy(email: string): FakeMessage[] {
+    return this.msgs.filter((m) => sameName(m.sender_email, email)).map(clone);
+  }
+
+  waitForMessage(pred: (m: FakeMessage) => boolean, opts: { timeoutMs?: number; afterId?: number } = {}): Promise<FakeMessage> {
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    const afterId = opts.afterId ?? 0;
+    return new Promise<FakeMessage>((resolve, reject) => {
+      const waiter: Waiter = {
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          const recent = this.msgs.slice(-8).map((m) =>
+            `  #${m.id} [${m.display_recipient} > ${m.subject}] ${m.sender_email}: ${m.content.slice(0, 160)}`);
+          reject(new Error(`FakeZulip.waitForMessage: no matching message (id > ${afterId}) within ${timeoutMs} ms. `
+            + `Last messages:\n${recent.join('\n') || '  (none)'}`));
+        }, timeoutMs),
+        check: () => {
+          try {
+            const found = this.msgs.find((m) => m.id > afterId && pred(clone(m)));
+            if (!found) return;
+            this.waiters.delete(waiter);
+            clearTimeout(waiter.timer);
+            resolve(clone(found));
+          } catch (err) {
+            this.waiters.delete(waiter);
+            clearTimeout(waiter.timer);
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+      };
+      this.waiters.add(waiter);
+      waiter.check();
+    });
+  }
+
+  waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const tick = (): void => {
+        let ok: boolean;
+        try { ok = cond(); } catch (err) { reject(err instanceof Error ? err : new Error(String(err))); return; }
+        if (ok) resolve();
+        else if (Date.now() >= deadline) reject(new Error(`FakeZulip.waitFor: timed out after ${timeoutMs} ms waiting for ${what}`));
+        else setTimeout(tick, 20);
+      };
+      tick();
+    });
+  }
+
+  queueCount(): number {
+    this.collectIdleQueues();
+    return this.queues.size;
+  }
+
+  // ----- fault injection -----------------------------------------------------------------------
+
+  expireAllQueues(): void {
+    for (const q of this.queues.values()) {
+      if (!q.poll) continue;
+      clearTimeout(q.poll.timer);
+      this.respond(q.poll.ctx, this.badQueue(q.id));
+    }
+    this.queues.clear();
+  }
+
+  failNext(n: number, opts: { status?: number; path?: RegExp; method?: string } = {}): void {
+    this.faults.push({ kind: 'fail', remaining: n, status: opts.status ?? 500, path: opts.path, method: opts.method?.toUpperCase() });
+  }
+
+  rateLimitNext(n: number, retryAfterSeconds: number, opts: { path?: RegExp } = {}): void {
+    this.faults.push({ kind: 'rateLimit', remaining: n, retryAfter: retryAfterSeconds, path: opts.path });
+  }
+
+  hangNext(n: number, opts: { path?: RegExp } = {}): void {
+    this.faults.push({ kind: 'hang', remaining: n, path: opts.path });
+  }
+
+  dropNext(n: number, opts: { path?: RegExp } = {}): void {
+    this.faults.push({ kind: 'drop', remaining: n, path: opts.path });
+  }
+
+  // ----- domain helpers ------------------------------------------------------------------------
+
+  private findUser(emailOrId: string): FakeUser | undefined {
+    if (/^\d+$/.test(emailOrId)) return this.users.get(Number(emailOrId));
+    return [...this.users.values()].find((u) => sameName(u.email, emailOrId));
+  }
+
+  private userOrThrow(email: string): FakeUser {
+    const user = this.findUser(email);
+    if (!user) throw new Error(`FakeZulip: unknown user ${email}`);
+    return user;
+  }
+
+  /** The user an edit is attributed to: the given one, else the first human user. */
+  private actor(email?: string): FakeUser {
+    if (email !== undefined) return this.userOrThrow(email);
+    const human = [...this.users.values()].find((u) => !u.isBot);
+    if (!human) throw new Error('FakeZulip: no human user to attribute the edit to (pass byEmail)');
+    return human;
+  }
+
+  private findStream(name: string): FakeStream | undefined {
+    return [...this.streams.values()].find((s) => sameName(s.name, name));
+  }
+
+  private ensureStream(name: string): FakeStream {
+    const existing = this.findStream(name);
+    if (existing) return existing;
+    const stream: FakeStream = { id: this.nextStreamId++, name };
+    this.streams.set(stream.id, stream);
+    this.subscribers.set(stream.id, new Set());
+    return stream;
+  }
+
+  private streamOrThrow(name: string): FakeStream {
+    const stream = this.findStream(name);
+    if (!stream) throw new Error(`FakeZulip: unknown stream ${name}`);
+    return stream;
+  }
+
+  private subscribersOf(stream: FakeStream): Set<number> {
+    let set = this.subscribers.get(stream.id);
+    if (!set) { set = new Set(); this.subscribers.set(stream.id, set); }
+    return set;
+  }
+
+  private isSubscribed(user: FakeUser, streamId: number): boolean {
+    return this.subscribers.get(streamId)?.has(user.id) ?? false;
+  }
+
+  private normalizeTopic(topic: string): string {
+    const trimmed = topic.trim();
+    if (trimmed === '') throw new ApiError(400, 'BAD_REQUEST', "Topic can't be empty!");
+    if (trimmed.includes('\0')) throw new ApiError(400, 'BAD_REQUEST', 'Topic must not contain null bytes');
+    return truncate(trimmed, MAX_TOPIC_LENGTH, '...');
+  }
+
+  private normalizeContent(content: string): string {
+    const body = content.trimEnd().replace(/^\n+/, '');
+    if (body === '') throw new ApiError(400, 'BAD_REQUEST', 'Message must not be empty');
+    if (body.includes('\0')) throw new ApiError(400, 'BAD_REQUEST', 'Message must not contain null bytes');
+    return truncate(body, MAX_MESSAGE_LENGTH, '\n[message truncated]');
+  }
+
+  private createMessage(sender: FakeUser, stream: FakeStream, topic: string, content: string,
+    client: string, timestamp?: number): FakeMessage {
+    const message: FakeMessage = {
+      id: this.nextMessageId, type: 'stream', stream_id: stream.id, display_recipient: stream.name,
+      subject: this.normalizeTopic(topic), content: this.normalizeContent(content),
+      sender_id: sender.id, sender_email: sender.email, sender_full_name: sender.fullName, client,
+      timestamp: timestamp ?? Math.floor(Date.now() / 1000), reactions: [],
+    };
+    this.nextMessageId += 1 + Math.floor(this.idRng() * 3);
+    this.msgs.push(message);
+    this.msgById.set(message.id, message);
+    this.deliver('message', (q) => {
+      const visible = q.user.id === sender.id || q.allPublicStreams || this.isSubscribed(q.user, stream.id);
+      if (!visible || !narrowMatches(q.narrow, message)) return null;
+      return { message: this.wire(message, q.applyMarkdown), flags: q.user.id === sender.id ? ['read'] : [] };
+    });
+    this.notifyWaiters();
+    return message;
+  }
+
+  private moveMessages(target: FakeMessage, mode: string, newTopic: string | undefined,
+    newStream: FakeStream | undefined, editor: FakeUser): void {
+    const origStreamId = target.stream_id;
+    const origStreamName = target.display_recipient;
+    const origTopic = target.subject;
+    const topicChanged = newTopic !== undefined && newTopic !== origTopic;
+    const streamChanged = newStream !== undefined && newStream.id !== origStreamId;
+    if (!topicChanged && !streamChanged) return;
+    const affected = mode === 'change_one' ? [target] : this.msgs.filter((m) =>
+      m.stream_id === origStreamId && sameName(m.subject, origTopic) && (mode === 'change_all' || m.id >= target.id));
+    for (const m of affected) {
+      if (topicChanged) m.subject = newTopic;
+      if (streamChanged) { m.stream_id = newStream.id; m.display_recipient = newStream.name; }
+    }
+    const event: Json = {
+      user_id: editor.id, edit_timestamp: Math.floor(Date.now() / 1000), message_id: target.id,
+      message_ids: affected.map((m) => m.id), stream_id: origStreamId, stream_name: origStreamName,
+      orig_subject: origTopic, propagate_mode: mode, rendering_only: false, topic_links: [], flags: [],
+    };
+    if (topicChanged) event.subject = newTopic;
+    if (streamChanged) event.new_stream_id = newStream.id;
+    const senders = new Set(affected.map((m) => m.sender_id));
+    this.deliver('update_message', (q) => (q.allPublicStreams || senders.has(q.user.id) || q.user.id === editor.id
+      || this.isSubscribed(q.user, origStreamId) || (streamChanged && this.isSubscribed(q.user, newStream.id)) ? event : null));
+    this.notifyWaiters();
+  }
+
+  private editContent(message: FakeMessage, content: string, editor: FakeUser): void {
+    if (editor.id !== message.sender_id) {
+      throw new ApiError(400, 'BAD_REQUEST', "You don't have permission to edit this message");
+    }
+    const orig = message.content;
+    message.content = this.normalizeContent(content);
+    const event: Json = {
+      user_id: editor.id, edit_timestamp: Math.floor(Date.now() / 1000), message_id: message.id,
+      message_ids: [message.id], stream_id: message.stream_id, stream_name: message.display_recipient,
+      orig_content: orig, content: message.content, rendered_content: renderMarkdown(message.content),
+      rendering_only: false, flags: [],
+    };
+    this.deliver('update_message', (q) => (q.allPublicStreams || q.user.id === editor.id
+      || this.isSubscribed(q.user, message.stream_id) ? event : null));
+    this.notifyWaiters();
+  }
+
+  private react(message: FakeMessage, user: FakeUser, params: Params, op: 'add' | 'remove'): void {
+    const name = required(params, 'emoji_name');
+    const code = EMOJI_CODES.get(name);
+    if (code === undefined || (params.emoji_code !== undefined && params.emoji_code !== code)) {
+      throw new ApiError(400, 'BAD_REQUEST', 'Invalid emoji name');
+    }
+    const type = params.reaction_type ?? 'unicode_emoji';
+    const index = message.reactions.findIndex((r) => r.user_id === user.id && r.emoji_code === code && r.reaction_type === type);
+    if (op === 'add') {
+      if (index >= 0) throw new ApiError(400, 'REACTION_ALREADY_EXISTS', 'Reaction already exists.');
+      message.reactions.push({ emoji_name: name, emoji_code: code, reaction_type: type, user_id: user.id });
+    } else {
+      if (index < 0) throw new ApiError(400, 'REACTION_DOES_NOT_EXIST', "Reaction doesn't exist.");
+      message.reactions.splice(index, 1);
+    }
+    const event: Json = {
+      op, message_id: message.id, emoji_name: name, emoji_code: code, reaction_type: type, user_id: user.id,
+      user: { user_id: user.id, email: user.email, full_name: user.fullName },
+    };
+    this.deliver('reaction', (q) => (q.allPublicStreams || q.user.id === user.id || q.user.id === message.sender_id
+      || this.isSubscribed(q.user, message.stream_id) ? event : null));
+    this.notifyWaiters();
+  }
+
+  private wire(m: FakeMessage, html: boolean): Json {
+    return {
+      ...clone(m), content: html ? renderMarkdown(m.content) : m.content,
+      content_type: html ? 'text/html' : 'text/x-markdown', topic_links: [],
+    };
+  }
+
+  private notifyWaiters(): void {
+    for (const w of [...this.waiters]) w.check();
+  }
+
+  // ----- event queues --------------------------------------------------------------------------
+
+  private deliver(type: string, build: (q: EventQueue) => Json | null): void {
+    this.collectIdleQueues();
+    for (const q of this.queues.values()) {
+      if (q.eventTypes && !q.eventTypes.has(type)) continue;
+      const payload = build(q);
+      if (payload) this.pushEvent(q, { ...clone(payload), type });
+    }
+  }
+
+  private pushEvent(q: EventQueue, payload: Json & { type: string }): void {
+    q.events.push({ ...payload, id: q.nextEventId });
+    q.nextEventId += q.rng() < 0.5 ? 1 : 2;
+    if (q.poll) this.answerPoll(q);
+  }
+
+  private answerPoll(q: EventQueue): void {
+    const poll = q.poll;
+    if (!poll) return;
+    clearTimeout(poll.timer);
+    q.poll = undefined;
+    q.lastActivity = Date.now();
+    this.respond(poll.ctx, success({ events: clone(q.events), queue_id: q.id }));
+  }
+
+  private collectIdleQueues(): void {
+    const now = Date.now();
+    for (const [id, q] of this.queues) {
+      if (!q.poll && now - q.lastActivity > this.opts.queueIdleTimeoutMs) this.queues.delete(id);
+    }
+  }
+
+  private badQueue(queueId: string): Reply {
+    return { status: 400, body: errorBody('BAD_EVENT_QUEUE_ID', `Bad event queue ID: ${queueId}`, { queue_id: queueId }) };
+  }
+
+  private register(ctx: RequestContext, user: FakeUser): Reply {
+    const types = parseJsonParam(ctx.params, 'event_types');
+    if (types !== undefined && !(Array.isArray(types) && types.every((t) => typeof t === 'string'))) {
+      throw new ApiError(400, 'BAD_REQUEST', 'event_types is not a list of strings');
+    }
+    const id = `${this.startedAt}:${this.queueCounter++}`;
+    this.queues.set(id, {
+      id, user, eventTypes: types === undefined ? null : new Set(types as string[]),
+      narrow: parseNarrow(ctx.params), allPublicStreams: parseBool(ctx.params, 'all_public_streams', false),
+      applyMarkdown: parseBool(ctx.params, 'apply_markdown', false), events: [], nextEventId: 0,
+      rng: seededRng(this.queueCounter * 7919), lastActivity: Date.now(),
+    });
+    const last = this.msgs[this.msgs.length - 1];
+    return success({
+      queue_id: id, last_event_id: -1, max_message_id: last ? last.id : -1,
+      event_queue_longpoll_timeout_seconds: this.opts.longpollTimeoutSeconds,
+      zulip_feature_level: 300, zulip_version: '10.0', realm_uri: this.url, realm_url: this.url,
+    });
+  }
+
+  private getEvents(ctx: RequestContext, user: FakeUser): Reply | undefined {
+    const queueId = required(ctx.params, 'queue_id');
+    this.collectIdleQueues();
+    const q = this.queues.get(queueId);
+    if (!q) return this.badQueue(queueId);
+    if (q.user.id !== user.id) throw new ApiError(400, 'BAD_REQUEST', 'You are not authorized to get events from this queue');
+    const lastRaw = ctx.params.last_event_id;
+    if (lastRaw !== undefined) {
+      const last = Number(lastRaw);
+      if (!Number.isInteger(last)) throw new ApiError(400, 'BAD_REQUEST', 'Invalid last_event_id');
+      q.events = q.events.filter((e) => e.id > last);
+    }
+    if (q.poll) { // one poll per queue: the older one is answered empty
+      clearTimeout(q.poll.timer);
+      this.respond(q.poll.ctx, success({ events: [], queue_id: q.id }));
+      q.poll = undefined;
+    }
+    q.lastActivity = Date.now();
+    if (q.events.length > 0 || parseBool(ctx.params, 'dont_block', false)) {
+      return success({ events: clone(q.events), queue_id: q.id });
+    }
+    const timer = setTimeout(() => this.pushEvent(q, { type: 'heartbeat' }), this.opts.heartbeatMs);
+    timer.unref();
+    q.poll = { ctx, timer };
+    ctx.res.on('close', () => {
+      if (q.poll?.ctx !== ctx) return;
+      clearTimeout(q.poll.timer);
+      q.poll = undefined;
+      q.lastActivity = Date.now();
+    });
+    return undefined;
+  }
+
+  // ----- HTTP plumbing -------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const ctx: RequestContext = {
+      req, res, method, path: url.pathname, params: {}, drop: false, answered: false, rateHeaders: {},
+    };
+    url.searchParams.forEach((value, key) => { ctx.params[key] = value; });
+    try {
+      Object.assign(ctx.params, await readParams(req));
+    } catch {
+      this.respond(ctx, { status: 400, body: errorBody('BAD_REQUEST', 'Malformed request body') });
+      return;
+    }
+    ctx.user = this.authenticate(req.headers.authorization);
+
+    const fault = this.takeFault(method, url.pathname);
+    if (fault?.kind === 'hang') return; // never answered; stop() destroys the socket
+    if (fault?.kind === 'fail') { this.respondFailure(ctx, fault.status ?? 500); return; }
+    if (fault?.kind === 'rateLimit') { this.respondRateLimited(ctx, fault.retryAfter ?? 1, 'rateLimit'); return; }
+    ctx.drop = fault?.kind === 'drop';
+
+    const routePath = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : null;
+    const candidates = routePath === null ? [] : this.routes.filter((r) => r.pattern.test(routePath));
+    const route = candidates.find((r) => r.method === method);
+    if (!route || routePath === null) {
+      const known = candidates.length > 0;
+      this.respond(ctx, { status: known ? 405 : 404, body: errorBody('BAD_REQUEST', known ? 'Method Not Allowed' : 'Not found') });
+      return;
+    }
+    if (!ctx.user) {
+      this.respond(ctx, {
+        status: 401, body: errorBody('INVALID_API_KEY', 'Invalid API key'),
+        headers: { 'WWW-Authenticate': 'Basic realm="zulip"' },
+      });
+      return;
+    }
+    const isLongPoll = method === 'GET' && routePath === '/events';
+    const limit = this.consumeRate(ctx.user, !isLongPoll);
+    ctx.rateHeaders = limit.headers;
+    if (!limit.allowed) { this.respondRateLimited(ctx, limit.retryAfter); return; }
+
+    let reply: Reply | undefined;
+    try {
+      reply = route.handler(ctx, routePath.match(route.pattern) as RegExpMatchArray);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      reply = { status: err.status, body: errorBody(err.code, err.message, err.extra) };
+    }
+    if (reply) this.respond(ctx, reply);
+  }
+
+  private authenticate(header: string | undefined): FakeUser | undefined {
+    const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+    if (!match?.[1]) return undefined;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const user = this.findUser(decoded.slice(0, colon));
+    return user && user.apiKey === decoded.slice(colon + 1) ? user : undefined;
+  }
+
+  private takeFault(method: string, path: string): FaultRule | undefined {
+    const rule = this.faults.find((f) => f.remaining > 0
+      && (f.path === undefined || f.path.test(path)) && (f.method === undefined || f.method === method));
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining === 0) this.faults.splice(this.faults.indexOf(rule), 1);
+    return rule;
+  }
+
+  /** Sliding 60 s window per user; `consume` false only reports (GET /events is free). */
+  private consumeRate(user: FakeUser, consume: boolean): { allowed: boolean; retryAfter: number; headers: Record<string, string> } {
+    const now = Date.now();
+    const window = (this.rateWindows.get(user.id) ?? []).filter((t) => now - t < RATE_WINDOW_MS);
+    const limit = this.opts.rateLimitPerMinute;
+    let allowed = true;
+    if (consume) {
+      if (window.length >= limit) allowed = false;
+      else window.push(now);
+    }
+    this.rateWindows.set(user.id, window);
+    const oldest = window[0];
+    const resetAt = oldest === undefined ? now : oldest + RATE_WINDOW_MS;
+    return {
+      allowed,
+      retryAfter: Math.max(0.001, (resetAt - now) / 1000),
+      headers: {
+        'X-RateLimit-Limit': String(limit),
+        'X-RateLimit-Remaining': String(Math.max(0, limit - window.length)),
+        'X-RateLimit-Reset': String(Math.ceil(resetAt / 1000)),
+      },
+    };
+  }
+
+  private respondRateLimited(ctx: RequestContext, retryAfter: number, fault?: 'rateLimit'): void {
+    this.rateLimitHits += 1;
+    const limit = this.opts.rateLimitPerMinute;
+    this.respond(ctx, {
+      status: 429,
+      body: errorBody('RATE_LIMIT_HIT', 'API usage exceeded rate limit', { 'retry-after': retryAfter }),
+      headers: {
+        'Retry-After': String(Math.ceil(retryAfter)), 'X-RateLimit-Limit': String(limit), 'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000 + retryAfter)),
+      },
+    }, fault);
+  }
+
+  private respondFailure(ctx: RequestContext, status: number): void {
+    if (status < 500) {
+      this.respond(ctx, { status, body: errorBody('BAD_REQUEST', 'Injected failure') }, 'fail');
+      return;
+    }
+    const text = `<html>${status} ${http.STATUS_CODES[status] ?? 'Error'}</html>`;
+    this.log(ctx, status, 'fail');
+    ctx.answered = true;
+    ctx.res.writeHead(status, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text) });
+    ctx.res.end(text);
+  }
+
+  private respond(ctx: RequestContext, reply: Reply, fault?: 'fail' | 'rateLimit'): void {
+    if (ctx.answered || ctx.res.destroyed) return;
+    ctx.answered = true;
+    const payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...ctx.rateHeaders, ...reply.headers };
+    this.log(ctx, reply.status, fault ?? (ctx.drop ? 'drop' : undefined));
+    if (!ctx.drop) {
+      ctx.res.writeHead(reply.status, { ...headers, 'content-length': String(payload.length) });
+      ctx.res.end(payload);
+      return;
+    }
+    // A dropped answer is sent chunked: node-fetch 2 (inside zulip-js) then rejects with "Premature close".
+    // (Cut short under a Content-Length, its promise would never settle; hangNext covers that case.)
+    ctx.res.writeHead(reply.status, headers);
+    ctx.res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => ctx.res.destroy());
+  }
+
+  private log(ctx: RequestContext, status: number, fault?: RequestLogEntry['fault']): void {
+    const entry: RequestLogEntry = { at: Date.now(), method: ctx.method, path: ctx.path, status, params: { ...ctx.params } };
+    if (ctx.user) entry.user = ctx.user.email;
+    if (fault) entry.fault = fault;
+    this.requests.push(entry);
+  }
+
+  // ----- routes --------------------------------------------------------------------------------
+
+  private messageOrThrow(id: string | undefined): FakeMessage {
+    const message = this.msgById.get(Number(id));
+    if (!message) throw new ApiError(400, 'BAD_REQUEST', 'Invalid message(s)');
+    return message;
+  }
+
+  private streamById(id: string | undefined): FakeStream {
+    const stream = this.streams.get(Number(id));
+    if (!stream) throw new ApiError(400, 'BAD_REQUEST', 'Invalid channel ID');
+    return stream;
+  }
+
+  /** `to` for stream messages: a name, a stream id, or either JSON-encoded (also in a 1-element list). */
+  private streamFromTo(to: string): FakeStream {
+    let target: unknown = to;
+    try { target = JSON.parse(to); } catch { /* a bare name */ }
+    if (Array.isArray(target) && target.length === 1) target = target[0];
+    if (typeof target === 'number') {
+      const byId = this.streams.get(target);
+      if (!byId) throw new ApiError(400, 'STREAM_DOES_NOT_EXIST', `Channel with ID '${target}' does not exist`, { stream: String(target) });
+      return byId;
+    }
+    const name = typeof target === 'string' ? target : to;
+    const stream = this.findStream(name);
+    if (!stream) throw new ApiError(400, 'STREAM_DOES_NOT_EXIST', `Channel '${name}' does not exist`, { stream: name });
+    return stream;
+  }
+
+  private userJson(u: FakeUser): Json {
+    return { user_id: u.id, email: u.email, full_name: u.fullName, is_bot: u.isBot, is_active: true };
+  }
+
+  private buildRoutes(): Route[] {
+    const me = (ctx: RequestContext): FakeUser => ctx.user as FakeUser; // routes run only once authenticated
+    const streamJson = (s: FakeStream): Json => ({ stream_id: s.id, name: s.name, description: '', invite_only: false });
+    return [
+      { method: 'POST', pattern: /^\/register$/, handler: (ctx) => this.register(ctx, me(ctx)) },
+      { method: 'GET', pattern: /^\/events$/, handler: (ctx) => this.getEvents(ctx, me(ctx)) },
+      {
+        method: 'DELETE', pattern: /^\/events$/, handler: (ctx) => {
+          const queueId = required(ctx.params, 'queue_id');
+          const q = this.queues.get(queueId);
+          if (!q || q.user.id !== me(ctx).id) return this.badQueue(queueId);
+          if (q.poll) { clearTimeout(q.poll.timer); this.respond(q.poll.ctx, this.badQueue(queueId)); }
+          this.queues.delete(queueId);
+          return success();
+        },
+      },
+      {
+        method: 'POST', pattern: /^\/messages$/, handler: (ctx) => {
+          const type = ctx.params.type ?? 'stream';
+          if (type === 'private' || type === 'direct') throw new ApiError(400, 'BAD_REQUEST', 'FakeZulip does not support direct messages');
+          if (type !== 'stream' && type !== 'channel') throw new ApiError(400, 'BAD_REQUEST', 'Invalid type');
+          const stream = this.streamFromTo(required(ctx.params, 'to'));
+          const topic = ctx.params.topic ?? ctx.params.subject;
+          if (topic === undefined) throw new ApiError(400, 'BAD_REQUEST', 'Missing topic');
+          const content = required(ctx.params, 'content');
+          const message = this.createMessage(me(ctx), stream, topic, content, clientFromUserAgent(ctx.req.headers['user-agent']));
+          return success({ id: message.id });
+        },
+      },
+      { method: 'GET', pattern: /^\/messages$/, handler: (ctx) => this.getMessages(ctx) },
+      {
+        method: 'GET', pattern: /^\/messages\/(\d+)$/, handler: (ctx, m) => {
+          const message = this.messageOrThrow(m[1]);
+          return success({ message: this.wire(message, parseBool(ctx.params, 'apply_markdown', true)), raw_content: message.content });
+        },
+      },
+      {
+        method: 'PATCH', pattern: /^\/messages\/(\d+)$/, handler: (ctx, m) => {
+          const message = this.messageOrThrow(m[1]);
+          const mode = ctx.params.propagate_mode ?? 'change_one';
+          if (!['change_one', 'change_later', 'change_all'].includes(mode)) throw new ApiError(400, 'BAD_REQUEST', 'Invalid propagate_mode');
+          const { topic, content } = ctx.params;
+          const streamId = ctx.params.stream_id;
+          if (topic === undefined && content === undefined && streamId === undefined) throw new ApiError(400, 'BAD_REQUEST', 'Nothing to change');
+          const newStream = streamId === undefined ? undefined : this.streamById(streamId);
+          const newTopic = topic === undefined ? undefined : this.normalizeTopic(topic);
+          if (content !== undefined) this.editContent(message, content, me(ctx));
+          this.moveMessages(message, mode, newTopic, newStream, me(ctx));
+          return success();
+        },
+      },
+      {
+        method: 'POST', pattern: /^\/messages\/(\d+)\/reactions$/,
+        handler: (ctx, m) => { this.react(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'add'); return success(); },
+      },
+      {
+        method: 'DELETE', pattern: /^\/messages\/(\d+)\/reactions$/,
+        handler: (ctx, m) => { this.react(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'remove'); return success(); },
+      },
+      { method: 'GET', pattern: /^\/users$/, handler: () => success({ members: [...this.users.values()].map((u) => this.userJson(u)) }) },
+      { method: 'GET', pattern: /^\/users\/me$/, handler: (ctx) => success(this.userJson(me(ctx))) },
+      {
+        method: 'GET', pattern: /^\/users\/me\/subscriptions$/, handler: (ctx) => success({
+          subscriptions: [...this.streams.values()].filter((s) => this.isSubscribed(me(ctx), s.id)).map(streamJson),
+        }),
+      },
+      { method: 'POST', pattern: /^\/users\/me\/subscriptions$/, handler: (ctx) => this.subscribeApi(ctx, me(ctx)) },
+      {
+        method: 'DELETE', pattern: /^\/users\/me\/subscriptions$/, handler: (ctx) => {
+          const names = parseJsonParam(ctx.params, 'subscriptions');
+          if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+            throw new ApiError(400, 'BAD_REQUEST', 'subscriptions is not a list of strings');
+          }
+          const removed: string[] = [];
+          const notRemoved: string[] = [];
+          for (const name of names as string[]) {
+            const stream = this.findStream(name);
+            if (stream && this.subscribersOf(stream).delete(me(ctx).id)) removed.push(stream.name);
+            else notRemoved.push(name);
+          }
+          return success({ removed, not_removed: notRemoved });
+        },
+      },
+      {
+        method: 'GET', pattern: /^\/users\/([^/]+)$/, handler: (_ctx, m) => {
+          const user = this.findUser(decodeURIComponent(m[1] ?? ''));
+          if (!user) throw new ApiError(400, 'BAD_REQUEST', 'No such user');
+          return success({ user: this.userJson(user) });
+        },
+      },
+      {
+        method: 'GET', pattern: /^\/users\/(\d+)\/subscriptions\/(\d+)$/, handler: (_ctx, m) => {
+          const user = this.users.get(Number(m[1]));
+          if (!user) throw new ApiError(400, 'BAD_REQUEST', 'No such user');
+          return success({ is_subscribed: this.isSubscribed(user, this.streamById(m[2]).id) });
+        },
+      },
+      { method: 'GET', pattern: /^\/streams$/, handler: () => success({ streams: [...this.streams.values()].map(streamJson) }) },
+      {
+        method: 'GET', pattern: /^\/get_stream_id$/, handler: (ctx) => {
+          const name = required(ctx.params, 'stream');
+          const stream = this.findStream(name);
+          if (!stream) throw new ApiError(400, 'BAD_REQUEST', `Invalid channel name '${name}'`);
+          return success({ stream_id: stream.id });
+        },
+      },
+      {
+        method: 'GET', pattern: /^\/streams\/(\d+)\/members$/,
+        handler: (_ctx, m) => success({ subscribers: [...this.subscribersOf(this.streamById(m[1]))].sort((a, b) => a - b) }),
+      },
+    ];
+  }
+
+  private subscribeApi(ctx: RequestContext, caller: FakeUser): Reply {
+    const subs = parseJsonParam(ctx.params, 'subscriptions');
+    if (!Array.isArray(subs)) throw new ApiError(400, 'BAD_REQUEST', 'subscriptions is not a list');
+    const names = subs.map((s: unknown) => (s && typeof s === 'object' ? (s as { name?: unknown }).name : s));
+    if (!names.every((n): n is string => typeof n === 'string' && n.trim() !== '')) {
+      throw new ApiError(400, 'BAD_REQUEST', 'Invalid subscriptions');
+    }
+    const principals = parseJsonParam(ctx.params, 'principals');
+    const targets = principals === undefined ? [caller] : (Array.isArray(principals) ? principals : []).map((p: unknown) => {
+      const user = this.findUser(String(p));
+      if (!user) throw new ApiError(400, 'BAD_REQUEST', `No such user: ${String(p)}`);
+      return user;
+    });
+    const subscribed: Record<string, string[]> = {};
+    const already: Record<string, string[]> = {};
+    for (const name of names) {
+      const stream = this.ensureStream(name.trim());
+      for (const user of targets) {
+        const set = this.subscribersOf(stream);
+        const bucket = set.has(user.id) ? already : subscribed;
+        set.add(user.id);
+        (bucket[user.email] ??= []).push(stream.name);
+      }
+    }
+    return success({ subscribed, already_subscribed: already });
+  }
+
+  /** Zulip's GET /messages windowing (zerver/lib/narrow.py post_process_limited_query). */
+  private getMessages(ctx: RequestContext): Reply {
+    const numBefore = parseNonNegativeInt(ctx.params, 'num_before', 0);
+    const numAfter = parseNonNegativeInt(ctx.params, 'num_after', 0);
+    if (numBefore + numAfter > MAX_MESSAGES_PER_FETCH) {
+      throw new ApiError(400, 'BAD_REQUEST', `Too many messages requested (maximum ${MAX_MESSAGES_PER_FETCH}).`);
+    }
+    const narrow = parseNarrow(ctx.params);
+    const includeAnchor = parseBool(ctx.params, 'include_anchor', true);
+    const html = parseBool(ctx.params, 'apply_markdown', true);
+    const rawAnchor = ctx.params.anchor ?? 'newest';
+    const matching = this.msgs.filter((m) => narrowMatches(narrow, m));
+
+    let anchor: number;
+    let before: FakeMessage[];
+    let anchorRows: FakeMessage[];
+    let after: FakeMessage[];
+    let foundOldest: boolean;
+    let foundNewest: boolean;
+    if (rawAnchor === 'newest') {
+      anchor = LARGER_THAN_MAX_MESSAGE_ID;
+      before = numBefore > 0 ? matching.slice(-numBefore) : [];
+      anchorRows = [];
+      after = [];
+      foundOldest = matching.length < numBefore;
+      foundNewest = true;
+    } else {
+      const anchoredLeft = rawAnchor === 'oldest' || rawAnchor === 'first_unread';
+      if (!anchoredLeft && !/^\d+$/.test(rawAnchor)) throw new ApiError(400, 'BAD_REQUEST', 'Invalid anchor');
+      anchor = anchoredLeft ? 0 : Number(rawAnchor);
+      const allBefore = matching.filter((m) => m.id < anchor);
+      const allAfter = matching.filter((m) => m.id > anchor);
+      before = numBefore > 0 ? allBefore.slice(-numBefore) : [];
+      anchorRows = matching.filter((m) => m.id === anchor);
+      after = allAfter.slice(0, numAfter);
+      foundOldest = anchoredLeft || allBefore.length < numBefore;
+      foundNewest = allAfter.length < numAfter;
+    }
+    const foundAnchor = anchorRows.length === 1;
+    const rows = [...before, ...(includeAnchor ? anchorRows : []), ...after];
+    return success({
+      messages: rows.map((m) => ({ ...this.wire(m, html), flags: m.sender_id === ctx.user?.id ? ['read'] : [] })),
+      anchor, found_anchor: foundAnchor, found_oldest: foundOldest, found_newest: foundNewest, history_limited: false,
+    });
+  }
+}
