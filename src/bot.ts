@@ -8,6 +8,7 @@ import type { BotConfig } from './config/schema';
 import type { Clock } from './core/clock';
 import type { Logger } from './core/log';
 import { applyAlert, type AlertOutcome, type Incident, type TopicRef } from './incidents/model';
+import { schedule } from './incidents/timers';
 import type { Store } from './store/store';
 import { parseAlert } from './zabbix/parse-alert';
 import type { ZabbixAlert } from './zabbix/alert';
@@ -25,7 +26,7 @@ export interface AlertEvent {
 export type AlertListener = (e: AlertEvent) => void | Promise<void>;
 /** Sees every message in the SRE streams that is neither an alert nor a command. */
 export type MessageListener = (m: StreamMessage) => void | Promise<void>;
-export type TopicMoveListener = (from: TopicRef, to: TopicRef, incidents: Incident[]) => void | Promise<void>;
+export type TopicMoveListener = (from: TopicRef, to: TopicRef, incidents: Incident[], byUserId: number | undefined) => void | Promise<void>;
 
 export interface BotDeps {
   config: BotConfig;
@@ -86,8 +87,10 @@ export class Bot implements EventSink {
         topic: m.topic,
         senderName: m.senderName,
       });
-      if (result.kind !== 'ignored') store.putIncident(result.incident, result.log);
-      return result;
+      if (result.kind === 'ignored') return result;
+      const incident = schedule(result.incident, this.deps.config.sla);
+      store.putIncident(incident, result.log);
+      return { ...result, incident };
     });
     this.stats.alerts++;
     if (outcome.kind === 'ignored') {
@@ -145,6 +148,6 @@ export class Bot implements EventSink {
     });
     if (moved.length === 0) return;
     this.deps.log.info({ from, to, incidents: moved.length }, 'followed a topic rename');
-    for (const l of this.topicMoveListeners) await l(from, to, moved);
+    for (const l of this.topicMoveListeners) await l(from, to, moved, move.byUserId);
   }
 }

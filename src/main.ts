@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Bot } from './bot';
 import { coreCommands } from './commands/core-commands';
+import { incidentCommands } from './commands/incident-commands';
 import { CommandRegistry } from './commands/registry';
 import { loadConfig } from './config/load';
 import type { BotConfig } from './config/schema';
@@ -12,6 +13,9 @@ import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
 import { createLogger, type Logger } from './core/log';
 import { RateLimiter } from './core/rate-limiter';
+import { IncidentLifecycle } from './incidents/lifecycle';
+import { ReminderEngine } from './reminders/engine';
+import { cronTicker } from './reminders/scheduler';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 import type { ZulipApi, ZulipUser } from './zulip/api';
@@ -112,7 +116,25 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
     streamName: (id) => directory.name(id),
     learnStream: (id, name) => directory.learn(id, name),
   });
-  commands.add(...coreCommands({ registry: commands, incidents: store, sla: config.sla }));
+  const userNames = new Map<number, string>();
+  const lifecycle = new IncidentLifecycle({
+    store,
+    speaker,
+    sla: config.sla,
+    clock,
+    log,
+    userName: async (id) => {
+      if (!userNames.has(id)) userNames.set(id, (await api.user(id)).fullName);
+      return userNames.get(id);
+    },
+  });
+  commands.add(...coreCommands({ registry: commands, incidents: store, sla: config.sla }), ...incidentCommands({ lifecycle }));
+  bot.alertListeners.push(({ outcome }) => {
+    if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
+  });
+  bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
+  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log });
+  const ticker = cronTicker();
   const poller = new EventPoller({
     api,
     sink: bot,
@@ -133,8 +155,17 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
       log.info({ user: me.email, streams: bot.streams }, 'zulip-sre-bot starting');
       sender.start();
       polling = poller.run(signal);
+      ticker.start(() => {
+        // The scheduler's error boundary: a failed round is logged and tried again next second.
+        try {
+          reminders.tick(clock.now());
+        } catch (err) {
+          log.error({ err }, 'reminder round failed');
+        }
+      });
     },
     async stop(): Promise<void> {
+      await ticker.stop();
       await polling;
       await sender.stop(SHUTDOWN_FLUSH_MS);
     },

@@ -1,6 +1,6 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
-import type { Incident, IncidentLogEntry, TopicRef } from '../incidents/model';
+import type { Incident, IncidentLogEntry, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
 import type { OutboxRow, OutgoingItem, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -48,6 +48,14 @@ const MIGRATIONS: readonly string[] = [
      attempts INTEGER NOT NULL DEFAULT 0,
      not_before INTEGER NOT NULL
    );`,
+  // SLA timers as data (src/incidents/timers.ts); next_due_at is what the scheduler looks up.
+  `ALTER TABLE incidents ADD COLUMN next_reminder_at INTEGER;
+   ALTER TABLE incidents ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE incidents ADD COLUMN last_reminder_at INTEGER;
+   ALTER TABLE incidents ADD COLUMN warnings_sent TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE incidents ADD COLUMN snoozed_until INTEGER;
+   ALTER TABLE incidents ADD COLUMN next_due_at INTEGER;
+   CREATE INDEX incidents_next_due ON incidents(next_due_at) WHERE next_due_at IS NOT NULL;`,
 ];
 
 interface IncidentRow {
@@ -73,6 +81,12 @@ interface IncidentRow {
   resolved_at: number | null;
   resolved_by: string | null;
   resolution: string | null;
+  next_reminder_at: number | null;
+  reminders_sent: number;
+  last_reminder_at: number | null;
+  warnings_sent: string;
+  snoozed_until: number | null;
+  next_due_at: number | null;
 }
 
 function toIncident(r: IncidentRow): Incident {
@@ -100,6 +114,12 @@ function toIncident(r: IncidentRow): Incident {
   if (r.resolved_at !== null) i.resolvedAt = r.resolved_at;
   if (r.resolved_by !== null) i.resolvedBy = r.resolved_by;
   if (r.resolution !== null) i.resolution = r.resolution as Incident['resolution'];
+  const timers: IncidentTimers = { remindersSent: r.reminders_sent, warningsSent: JSON.parse(r.warnings_sent) as WarningId[] };
+  if (r.next_reminder_at !== null) timers.nextReminderAt = r.next_reminder_at;
+  if (r.last_reminder_at !== null) timers.lastReminderAt = r.last_reminder_at;
+  if (r.snoozed_until !== null) timers.snoozedUntil = r.snoozed_until;
+  if (r.next_due_at !== null) timers.nextDueAt = r.next_due_at;
+  i.timers = timers;
   return i;
 }
 
@@ -127,6 +147,22 @@ function toRow(i: Incident): IncidentRow {
     resolved_at: i.resolvedAt ?? null,
     resolved_by: i.resolvedBy ?? null,
     resolution: i.resolution ?? null,
+    next_reminder_at: i.timers?.nextReminderAt ?? null,
+    reminders_sent: i.timers?.remindersSent ?? 0,
+    last_reminder_at: i.timers?.lastReminderAt ?? null,
+    warnings_sent: JSON.stringify(i.timers?.warningsSent ?? []),
+    snoozed_until: i.timers?.snoozedUntil ?? null,
+    next_due_at: i.status === 'resolved' ? null : (i.timers?.nextDueAt ?? null),
+  };
+}
+
+function toLogEntry(r: { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }): IncidentLogEntry {
+  return {
+    eventId: r.event_id,
+    at: r.at,
+    kind: r.kind as IncidentLogEntry['kind'],
+    ...(r.actor !== null ? { actor: r.actor } : {}),
+    ...(r.detail !== null ? { detail: r.detail } : {}),
   };
 }
 
@@ -175,6 +211,14 @@ class SqliteStore implements Store {
         `INSERT OR REPLACE INTO incidents (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
       ),
       open: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE status != 'resolved' ORDER BY opened_at"),
+      due: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE next_due_at <= ? ORDER BY next_due_at'),
+      nextDue: db.prepare<[], { t: number | null }>('SELECT MIN(next_due_at) AS t FROM incidents'),
+      latestForHost: db.prepare<[string, string, string], IncidentRow>(
+        'SELECT * FROM incidents WHERE host = ? AND NOT (stream = ? AND topic = ?) ORDER BY opened_at DESC LIMIT 1',
+      ),
+      logsOfKind: db.prepare<[string, number], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
+        'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE kind = ? AND at >= ? ORDER BY id',
+      ),
       inTopic: db.prepare<[string, string], IncidentRow>('SELECT * FROM incidents WHERE stream = ? AND topic = ? ORDER BY opened_at'),
       openInTopic: db.prepare<[string, string], IncidentRow>(
         "SELECT * FROM incidents WHERE stream = ? AND topic = ? AND status != 'resolved' ORDER BY opened_at",
@@ -220,6 +264,23 @@ class SqliteStore implements Store {
     return this.stmts.open.all().map(toIncident);
   }
 
+  dueIncidents(now: number): Incident[] {
+    return this.stmts.due.all(now).map(toIncident);
+  }
+
+  nextDueAt(): number | undefined {
+    return this.stmts.nextDue.get()?.t ?? undefined;
+  }
+
+  latestElsewhereForHost(host: string, not: TopicRef): Incident | undefined {
+    const r = this.stmts.latestForHost.get(host, not.stream, not.topic);
+    return r ? toIncident(r) : undefined;
+  }
+
+  logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[] {
+    return this.stmts.logsOfKind.all(kind, since).map(toLogEntry);
+  }
+
   incidentsInTopic(ref: TopicRef, opts: { openOnly?: boolean } = {}): Incident[] {
     const stmt = opts.openOnly ? this.stmts.openInTopic : this.stmts.inTopic;
     return stmt.all(ref.stream, ref.topic).map(toIncident);
@@ -234,13 +295,7 @@ class SqliteStore implements Store {
   }
 
   history(eventId: string): IncidentLogEntry[] {
-    return this.stmts.history.all(eventId).map((r) => ({
-      eventId: r.event_id,
-      at: r.at,
-      kind: r.kind as IncidentLogEntry['kind'],
-      ...(r.actor !== null ? { actor: r.actor } : {}),
-      ...(r.detail !== null ? { detail: r.detail } : {}),
-    }));
+    return this.stmts.history.all(eventId).map(toLogEntry);
   }
 
   getState(key: string): string | undefined {

@@ -29,6 +29,13 @@ export interface IncidentStore {
   putIncident(incident: Incident, log?: IncidentLogEntry): void;
   openIncidents(): Incident[];
   incidentsInTopic(ref: TopicRef, opts?: { openOnly?: boolean }): Incident[];
+  /** Open incidents whose SLA timers fall due at or before `now`. */
+  dueIncidents(now: number): Incident[];
+  /** The earliest time any timer falls due. */
+  nextDueAt(): number | undefined;
+  /** The latest incident of a host discussed in another topic than `not`. */
+  latestElsewhereForHost(host: string, not: TopicRef): Incident | undefined;
+  logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[];
   /** Follows a topic rename or move; returns how many incidents moved. */
   moveTopic(from: TopicRef, to: TopicRef): number;
   addLog(entry: IncidentLogEntry): void;

@@ -58,6 +58,7 @@ export interface ZulipApi {
   sendStreamMessage(stream: string, topic: string, content: string): Promise<number>;
   addReaction(messageId: number, emojiName: string): Promise<void>;
   me(): Promise<ZulipUser>;
+  user(id: number): Promise<ZulipUser>;
   streams(): Promise<{ id: number; name: string }[]>;
 }
 

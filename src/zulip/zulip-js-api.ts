@@ -98,6 +98,10 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
   return { id, kind: 'other', type };
 }
 
+function toUser(u: Record<string, unknown>): ZulipUser {
+  return { id: Number(u.user_id), email: String(u.email ?? ''), fullName: String(u.full_name ?? ''), isBot: u.is_bot === true };
+}
+
 export interface ZulipJsApiOptions {
   /** Time allowed for ordinary requests. */
   requestTimeoutMs?: number;
@@ -203,13 +207,12 @@ class ZulipJsApi implements ZulipApi {
   }
 
   async me(): Promise<ZulipUser> {
-    const body = await this.call('GET /users/me', () => this.client.users.me.getProfile());
-    return {
-      id: Number(body.user_id),
-      email: String(body.email ?? ''),
-      fullName: String(body.full_name ?? ''),
-      isBot: body.is_bot === true,
-    };
+    return toUser(await this.call('GET /users/me', () => this.client.users.me.getProfile()));
+  }
+
+  async user(id: number): Promise<ZulipUser> {
+    const body = await this.call('GET /users/{id}', () => this.client.callEndpoint(`/users/${id}`, 'GET', {}));
+    return toUser((body.user ?? {}) as Record<string, unknown>);
   }
 
   async streams(): Promise<{ id: number; name: string }[]> {

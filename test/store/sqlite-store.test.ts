@@ -15,12 +15,28 @@ describe('SQLite store', () => {
     s1.setState('cursor', '123');
     s1.close();
     const s2 = openSqliteStore(path);
-    expect(s2.getIncident('1')).toEqual(incident({ eventId: '1', acknowledgedBy: 'Ann', acknowledgedAt: T0 + 1, status: 'acknowledged', ackNote: 'on it' }));
+    expect(s2.getIncident('1')).toEqual({
+      ...incident({ eventId: '1', acknowledgedBy: 'Ann', acknowledgedAt: T0 + 1, status: 'acknowledged', ackNote: 'on it' }),
+      timers: { remindersSent: 0, warningsSent: [] },
+    });
     expect(s2.openIncidents().map((i) => i.eventId)).toEqual(['1']);
     expect(s2.history('1')).toEqual([{ eventId: '1', at: T0, kind: 'opened', actor: 'Zabbix' }]);
     expect(s2.getState('cursor')).toBe('123');
     expect(s2.getIncident('nope')).toBeUndefined();
     s2.close();
+  });
+
+  test('timers round-trip; due incidents are found by their next due time', () => {
+    const s = openSqliteStore(tmp());
+    const timers = { remindersSent: 2, warningsSent: ['resolve-75' as const], nextReminderAt: T0 + 100, lastReminderAt: T0 + 50, snoozedUntil: T0 + 80, nextDueAt: T0 + 80 };
+    s.putIncident(incident({ eventId: '1', timers }));
+    s.putIncident(incident({ eventId: '2', timers: { remindersSent: 0, warningsSent: [], nextDueAt: T0 + 500 } }));
+    s.putIncident(incident({ eventId: '3', status: 'resolved', timers: { remindersSent: 0, warningsSent: [], nextDueAt: T0 } }));
+    expect(s.getIncident('1')?.timers).toEqual(timers);
+    expect(s.nextDueAt()).toBe(T0 + 80);
+    expect(s.dueIncidents(T0 + 100).map((i) => i.eventId)).toEqual(['1']);
+    expect(s.dueIncidents(T0 + 1000).map((i) => i.eventId)).toEqual(['1', '2']);
+    s.close();
   });
 
   test('topics are followed through renames', () => {

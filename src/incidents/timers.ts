@@ -3,8 +3,8 @@
  * what to do when they have. Pure functions of (incident, SLA config, now).
  */
 import type { SlaConfig } from '../config/schema';
-import type { Incident, IncidentTimers, WarningId } from '../incidents/model';
-import { slaFor, type DeadlineKind } from '../incidents/sla';
+import type { Incident, IncidentTimers, WarningId } from './model';
+import { slaFor, type DeadlineKind } from './sla';
 
 /** Share of a deadline after which the first warning is posted. */
 export const WARN_AT = 0.75;
