@@ -24,7 +24,7 @@ export interface AlertEvent {
 
 /** Reacts to what happened to an incident (reminders, workflows); runs after the state is stored. */
 export type AlertListener = (e: AlertEvent) => void | Promise<void>;
-/** Sees every message in the SRE streams that is neither an alert nor a command. */
+/** Sees every message in the SRE streams that is not an alert (commands included, after they ran). */
 export type MessageListener = (m: StreamMessage) => void | Promise<void>;
 export type TopicMoveListener = (from: TopicRef, to: TopicRef, incidents: Incident[], byUserId: number | undefined) => void | Promise<void>;
 
@@ -66,7 +66,7 @@ export class Bot implements EventSink {
     if (!this.sreStreams.has(m.stream)) return;
     if (this.senders.has(m.senderEmail.toLowerCase())) return this.onAlertPost(m);
     const cmd = parseCommand(m.content);
-    if (cmd) return this.onCommand(m, cmd.name, cmd.args);
+    if (cmd) await this.onCommand(m, cmd.name, cmd.args);
     for (const l of this.messageListeners) await l(m);
   }
 

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Bot } from './bot';
 import { coreCommands } from './commands/core-commands';
 import { incidentCommands } from './commands/incident-commands';
+import { trackingCommands } from './commands/tracking-commands';
+import { NonCriticalWorkflow } from './incidents/non-critical';
 import { CommandRegistry } from './commands/registry';
 import { loadConfig } from './config/load';
 import type { BotConfig } from './config/schema';
@@ -128,7 +130,14 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
       return userNames.get(id);
     },
   });
-  commands.add(...coreCommands({ registry: commands, incidents: store, sla: config.sla }), ...incidentCommands({ lifecycle }));
+  const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
+  commands.add(
+    ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
+    ...incidentCommands({ lifecycle }),
+    ...trackingCommands(nonCritical),
+  );
+  bot.alertListeners.push((e) => nonCritical.onAlert(e));
+  bot.messageListeners.push((m) => nonCritical.onMessage(m));
   bot.alertListeners.push(({ outcome }) => {
     if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
   });

@@ -83,6 +83,22 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  /** The team's naming conventions (non-critical workflow). */
+  naming: z
+    .strictObject({ organisation: nonEmpty('an organisation name').default('Delft Solutions Hosting') })
+    .prefault({}),
+  /** Time zone for names, times shown in chat and working hours (IANA name). */
+  timezone: z
+    .string({ error: 'expected an IANA time zone like "Europe/Amsterdam"' })
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, { error: 'expected an IANA time zone like "Europe/Amsterdam"' })
+    .default('Europe/Amsterdam'),
   /** Outgoing requests per minute the bot allows itself (Zulip's default limit is 200). */
   rateLimit: z
     .strictObject({ perMinute: z.number().int().min(1).max(10_000).default(150) })

@@ -1,7 +1,7 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
 import type { Incident, IncidentLogEntry, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
-import type { OutboxRow, OutgoingItem, Store } from './store';
+import type { OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -56,7 +56,32 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE incidents ADD COLUMN snoozed_until INTEGER;
    ALTER TABLE incidents ADD COLUMN next_due_at INTEGER;
    CREATE INDEX incidents_next_due ON incidents(next_due_at) WHERE next_due_at IS NOT NULL;`,
+  // Non-critical workflow: Lynx project IDs reported in host topics, checklists posted.
+  `CREATE TABLE project_ids (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     stream TEXT NOT NULL,
+     topic_key TEXT NOT NULL,
+     trigger_id TEXT,
+     project_id TEXT NOT NULL,
+     posted_by TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     message_id INTEGER,
+     UNIQUE (stream, topic_key, trigger_id, project_id)
+   );
+   CREATE INDEX project_ids_topic ON project_ids(stream, topic_key);
+   CREATE TABLE checklists (
+     stream TEXT NOT NULL,
+     topic_key TEXT NOT NULL,
+     trigger_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (stream, topic_key, trigger_id)
+   );`,
 ];
+
+/** A host topic's identity across resolving and unresolving (the ✔ prefix). */
+export function topicKey(topic: string): string {
+  return topic.startsWith('✔ ') ? topic.slice(2) : topic;
+}
 
 interface IncidentRow {
   event_id: string;
@@ -224,6 +249,15 @@ class SqliteStore implements Store {
         "SELECT * FROM incidents WHERE stream = ? AND topic = ? AND status != 'resolved' ORDER BY opened_at",
       ),
       move: db.prepare('UPDATE incidents SET stream = ?, topic = ? WHERE stream = ? AND topic = ?'),
+      moveIds: db.prepare('UPDATE OR IGNORE project_ids SET stream = ?, topic_key = ? WHERE stream = ? AND topic_key = ?'),
+      moveChecklists: db.prepare('UPDATE OR IGNORE checklists SET stream = ?, topic_key = ? WHERE stream = ? AND topic_key = ?'),
+      addProjectId: db.prepare(
+        'INSERT OR IGNORE INTO project_ids (stream, topic_key, trigger_id, project_id, posted_by, at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      projectIds: db.prepare<[string, string], { project_id: string; trigger_id: string | null; posted_by: string; at: number; message_id: number | null }>(
+        'SELECT project_id, trigger_id, posted_by, at, message_id FROM project_ids WHERE stream = ? AND topic_key = ? ORDER BY id',
+      ),
+      addChecklist: db.prepare('INSERT OR IGNORE INTO checklists (stream, topic_key, trigger_id, at) VALUES (?, ?, ?, ?)'),
       addLog: db.prepare('INSERT INTO incident_log (event_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)'),
       history: db.prepare<[string], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
         'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE event_id = ? ORDER BY id',
@@ -287,7 +321,34 @@ class SqliteStore implements Store {
   }
 
   moveTopic(from: TopicRef, to: TopicRef): number {
-    return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
+    return this.transaction(() => {
+      const [fk, tk] = [topicKey(from.topic), topicKey(to.topic)];
+      if (from.stream !== to.stream || fk !== tk) {
+        this.stmts.moveIds.run(to.stream, tk, from.stream, fk);
+        this.stmts.moveChecklists.run(to.stream, tk, from.stream, fk);
+      }
+      return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
+    });
+  }
+
+  recordProjectId(r: ProjectIdRecord): boolean {
+    return this.stmts.addProjectId.run(r.stream, topicKey(r.topic), r.triggerId ?? null, r.projectId, r.by, r.at, r.messageId ?? null).changes > 0;
+  }
+
+  projectIdsIn(ref: TopicRef): ProjectIdRecord[] {
+    return this.stmts.projectIds.all(ref.stream, topicKey(ref.topic)).map((r) => ({
+      stream: ref.stream,
+      topic: ref.topic,
+      projectId: r.project_id,
+      by: r.posted_by,
+      at: r.at,
+      ...(r.trigger_id !== null ? { triggerId: r.trigger_id } : {}),
+      ...(r.message_id !== null ? { messageId: r.message_id } : {}),
+    }));
+  }
+
+  markChecklistPosted(ref: TopicRef, triggerId: string, at: number): boolean {
+    return this.stmts.addChecklist.run(ref.stream, topicKey(ref.topic), triggerId, at).changes > 0;
   }
 
   addLog(e: IncidentLogEntry): void {

@@ -42,12 +42,33 @@ export interface IncidentStore {
   history(eventId: string): IncidentLogEntry[];
 }
 
+/** A Lynx project ID reported in a host topic. */
+export interface ProjectIdRecord {
+  stream: string;
+  topic: string;
+  /** The trigger it tracks, when known. */
+  triggerId?: string;
+  projectId: string;
+  by: string;
+  at: number;
+  messageId?: number;
+}
+
+/** The non-critical workflow's memory: project IDs per host topic, checklists posted. */
+export interface TrackingStore {
+  /** Records an ID (once per topic and trigger); true when it was new. */
+  recordProjectId(r: ProjectIdRecord): boolean;
+  projectIdsIn(ref: TopicRef): ProjectIdRecord[];
+  /** True when no checklist was posted yet for this topic and trigger (and records it). */
+  markChecklistPosted(ref: TopicRef, triggerId: string, at: number): boolean;
+}
+
 export interface StateStore {
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
 }
 
-export interface Store extends IncidentStore, StateStore, Outbox {
+export interface Store extends IncidentStore, TrackingStore, StateStore, Outbox {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;
