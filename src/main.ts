@@ -8,6 +8,8 @@ import { coreCommands } from './commands/core-commands';
 import { incidentCommands } from './commands/incident-commands';
 import { trackingCommands } from './commands/tracking-commands';
 import { NonCriticalWorkflow } from './incidents/non-critical';
+import { responderCommands } from './commands/responder-commands';
+import { ResponderService } from './responders/service';
 import { CommandRegistry } from './commands/registry';
 import { loadConfig } from './config/load';
 import type { BotConfig } from './config/schema';
@@ -131,10 +133,12 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
     },
   });
   const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
+  const responders = new ResponderService({ store, speaker, api, config, clock, log });
   commands.add(
     ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
     ...incidentCommands({ lifecycle }),
     ...trackingCommands(nonCritical),
+    ...responderCommands(responders, config.timezone),
   );
   bot.alertListeners.push((e) => nonCritical.onAlert(e));
   bot.messageListeners.push((m) => nonCritical.onMessage(m));
@@ -142,7 +146,7 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
     if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
   });
   bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
-  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log });
+  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, addressee: (ref, now) => responders.addressee(ref, now) });
   const ticker = cronTicker();
   const poller = new EventPoller({
     api,
@@ -167,7 +171,9 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
       ticker.start(() => {
         // The scheduler's error boundary: a failed round is logged and tried again next second.
         try {
-          reminders.tick(clock.now());
+          const now = clock.now();
+          responders.expireHandlers(now);
+          reminders.tick(now);
         } catch (err) {
           log.error({ err }, 'reminder round failed');
         }

@@ -83,6 +83,20 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  /** First responder: who counts as SRE team (needs all four streams), working hours for !handling. */
+  firstResponder: z
+    .strictObject({
+      workingHours: z
+        .strictObject({
+          start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time like "09:00"' }).default('09:00'),
+          end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time like "17:00"' }).default('17:00'),
+        })
+        .prefault({}),
+      /** Emails of the SRE team; absent: everyone is treated as SRE team. */
+      sreTeam: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: 'expected an email address' })).optional(),
+      announceTopic: nonEmpty('a topic name').default('First responder handover'),
+    })
+    .prefault({}),
   /** The team's naming conventions (non-critical workflow). */
   naming: z
     .strictObject({ organisation: nonEmpty('an organisation name').default('Delft Solutions Hosting') })

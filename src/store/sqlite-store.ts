@@ -1,7 +1,7 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
 import type { Incident, IncidentLogEntry, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
-import type { OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
+import type { Handler, Handover, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -75,6 +75,26 @@ const MIGRATIONS: readonly string[] = [
      trigger_id TEXT NOT NULL,
      at INTEGER NOT NULL,
      PRIMARY KEY (stream, topic_key, trigger_id)
+   );`,
+  // First responder: handovers (the latest is the acting FR), who handles which topic.
+  `CREATE TABLE handovers (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     from_id INTEGER,
+     from_name TEXT,
+     to_id INTEGER NOT NULL,
+     to_name TEXT NOT NULL,
+     by_name TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     forced INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE handlers (
+     stream TEXT NOT NULL,
+     topic_key TEXT NOT NULL,
+     person_id INTEGER NOT NULL,
+     person_name TEXT NOT NULL,
+     since INTEGER NOT NULL,
+     until INTEGER NOT NULL,
+     PRIMARY KEY (stream, topic_key)
    );`,
 ];
 
@@ -191,6 +211,10 @@ function toLogEntry(r: { event_id: string; at: number; kind: string; actor: stri
   };
 }
 
+function toHandler(r: { stream: string; topic_key: string; person_id: number; person_name: string; since: number; until: number }): Handler {
+  return { stream: r.stream, topic: r.topic_key, person: { id: r.person_id, name: r.person_name }, since: r.since, until: r.until };
+}
+
 export class StoreOpenError extends Error {
   constructor(path: string, cause: unknown) {
     super(`cannot open the store at ${path}: ${(cause as Error).message ?? String(cause)}`);
@@ -257,6 +281,22 @@ class SqliteStore implements Store {
       projectIds: db.prepare<[string, string], { project_id: string; trigger_id: string | null; posted_by: string; at: number; message_id: number | null }>(
         'SELECT project_id, trigger_id, posted_by, at, message_id FROM project_ids WHERE stream = ? AND topic_key = ? ORDER BY id',
       ),
+      addHandover: db.prepare('INSERT INTO handovers (from_id, from_name, to_id, to_name, by_name, at, forced) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      handovers: db.prepare<[number], { from_id: number | null; from_name: string | null; to_id: number; to_name: string; by_name: string; at: number; forced: number }>(
+        'SELECT * FROM handovers ORDER BY id DESC LIMIT ?',
+      ),
+      setHandler: db.prepare('INSERT OR REPLACE INTO handlers (stream, topic_key, person_id, person_name, since, until) VALUES (?, ?, ?, ?, ?, ?)'),
+      handler: db.prepare<[string, string], { stream: string; topic_key: string; person_id: number; person_name: string; since: number; until: number }>(
+        'SELECT * FROM handlers WHERE stream = ? AND topic_key = ?',
+      ),
+      handlersUntil: db.prepare<[number], { stream: string; topic_key: string; person_id: number; person_name: string; since: number; until: number }>(
+        'SELECT * FROM handlers WHERE until <= ?',
+      ),
+      handlersOf: db.prepare<[number], { stream: string; topic_key: string; person_id: number; person_name: string; since: number; until: number }>(
+        'SELECT * FROM handlers WHERE person_id = ?',
+      ),
+      removeHandler: db.prepare('DELETE FROM handlers WHERE stream = ? AND topic_key = ?'),
+      moveHandlers: db.prepare('UPDATE OR IGNORE handlers SET stream = ?, topic_key = ? WHERE stream = ? AND topic_key = ?'),
       addChecklist: db.prepare('INSERT OR IGNORE INTO checklists (stream, topic_key, trigger_id, at) VALUES (?, ?, ?, ?)'),
       addLog: db.prepare('INSERT INTO incident_log (event_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)'),
       history: db.prepare<[string], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
@@ -326,6 +366,7 @@ class SqliteStore implements Store {
       if (from.stream !== to.stream || fk !== tk) {
         this.stmts.moveIds.run(to.stream, tk, from.stream, fk);
         this.stmts.moveChecklists.run(to.stream, tk, from.stream, fk);
+        this.stmts.moveHandlers.run(to.stream, tk, from.stream, fk);
       }
       return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
     });
@@ -345,6 +386,41 @@ class SqliteStore implements Store {
       ...(r.trigger_id !== null ? { triggerId: r.trigger_id } : {}),
       ...(r.message_id !== null ? { messageId: r.message_id } : {}),
     }));
+  }
+
+  recordHandover(h: Handover): void {
+    this.stmts.addHandover.run(h.from?.id ?? null, h.from?.name ?? null, h.to.id, h.to.name, h.by, h.at, h.forced ? 1 : 0);
+  }
+
+  handovers(limit: number): Handover[] {
+    return this.stmts.handovers.all(limit).map((r) => ({
+      ...(r.from_id !== null ? { from: { id: r.from_id, name: r.from_name ?? '' } } : {}),
+      to: { id: r.to_id, name: r.to_name },
+      by: r.by_name,
+      at: r.at,
+      forced: r.forced === 1,
+    }));
+  }
+
+  setHandler(h: Handler): void {
+    this.stmts.setHandler.run(h.stream, topicKey(h.topic), h.person.id, h.person.name, h.since, h.until);
+  }
+
+  handlerFor(ref: TopicRef): Handler | undefined {
+    const r = this.stmts.handler.get(ref.stream, topicKey(ref.topic));
+    return r ? toHandler(r) : undefined;
+  }
+
+  handlersEndingBy(now: number): Handler[] {
+    return this.stmts.handlersUntil.all(now).map(toHandler);
+  }
+
+  handlersOf(personId: number): Handler[] {
+    return this.stmts.handlersOf.all(personId).map(toHandler);
+  }
+
+  removeHandler(ref: TopicRef): boolean {
+    return this.stmts.removeHandler.run(ref.stream, topicKey(ref.topic)).changes > 0;
   }
 
   markChecklistPosted(ref: TopicRef, triggerId: string, at: number): boolean {

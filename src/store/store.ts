@@ -63,12 +63,46 @@ export interface TrackingStore {
   markChecklistPosted(ref: TopicRef, triggerId: string, at: number): boolean;
 }
 
+export interface PersonRef {
+  id: number;
+  name: string;
+}
+
+export interface Handover {
+  from?: PersonRef;
+  to: PersonRef;
+  by: string;
+  at: number;
+  forced: boolean;
+}
+
+/** Someone handling the incidents of a host topic, until the end of their working day. */
+export interface Handler {
+  stream: string;
+  /** The host topic (without the ✔ prefix). */
+  topic: string;
+  person: PersonRef;
+  since: number;
+  until: number;
+}
+
+export interface ResponderStore {
+  recordHandover(h: Handover): void;
+  /** Newest first; the first is the acting first responder. */
+  handovers(limit: number): Handover[];
+  setHandler(h: Handler): void;
+  handlerFor(ref: TopicRef): Handler | undefined;
+  handlersEndingBy(now: number): Handler[];
+  handlersOf(personId: number): Handler[];
+  removeHandler(ref: TopicRef): boolean;
+}
+
 export interface StateStore {
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
 }
 
-export interface Store extends IncidentStore, TrackingStore, StateStore, Outbox {
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

@@ -59,6 +59,10 @@ export interface ZulipApi {
   addReaction(messageId: number, emojiName: string): Promise<void>;
   me(): Promise<ZulipUser>;
   user(id: number): Promise<ZulipUser>;
+  /** Active users of the realm. */
+  users(): Promise<ZulipUser[]>;
+  /** Whether the user is subscribed to the stream (false when the stream does not exist). */
+  isSubscribed(userId: number, stream: string): Promise<boolean>;
   streams(): Promise<{ id: number; name: string }[]>;
 }
 

@@ -215,6 +215,25 @@ class ZulipJsApi implements ZulipApi {
     return toUser((body.user ?? {}) as Record<string, unknown>);
   }
 
+  async users(): Promise<ZulipUser[]> {
+    const body = await this.call('GET /users', () => this.client.callEndpoint('/users', 'GET', {}));
+    const list = Array.isArray(body.members) ? (body.members as Record<string, unknown>[]) : [];
+    return list.filter((u) => u.is_active !== false).map(toUser);
+  }
+
+  async isSubscribed(userId: number, stream: string): Promise<boolean> {
+    let streamId: number;
+    try {
+      const s = await this.call('GET /get_stream_id', () => this.client.callEndpoint('/get_stream_id', 'GET', { stream }));
+      streamId = Number(s.stream_id);
+    } catch (err) {
+      if (err instanceof ZulipError && err.kind === 'api' && err.code !== 'RATE_LIMIT_HIT') return false;
+      throw err;
+    }
+    const body = await this.call('GET /users/{id}/subscriptions/{stream}', () => this.client.callEndpoint(`/users/${userId}/subscriptions/${streamId}`, 'GET', {}));
+    return body.is_subscribed === true;
+  }
+
   async streams(): Promise<{ id: number; name: string }[]> {
     const body = await this.call('GET /streams', () => this.client.streams.retrieve());
     const list = Array.isArray(body.streams) ? (body.streams as { stream_id: number; name: string }[]) : [];

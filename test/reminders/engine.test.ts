@@ -8,6 +8,7 @@ import { ReminderEngine } from '../../src/reminders/engine';
 import { openSqliteStore } from '../../src/store/sqlite-store';
 import { OutboxSpeaker } from '../../src/zulip/speaker';
 import { HOUR, incident, MIN, T0, testConfig } from '../support/factories';
+import { drainMessages } from '../support/outbox';
 
 const sla = testConfig().sla;
 
@@ -17,14 +18,7 @@ function setup(path = join(mkdtempSync(join(tmpdir(), 'sre-rem-')), 'bot.db')) {
   const speaker = new OutboxSpeaker(store, clock);
   const lifecycle = new IncidentLifecycle({ store, speaker, sla, clock, log: silentLogger, userName: async () => 'Ann' });
   const engine = new ReminderEngine({ store, speaker, sla, log: silentLogger, addressee: () => ({ mention: '@**Ann Smith**', role: 'first responder' }) });
-  const drain = () => {
-    const out: { stream: string; topic: string; content: string }[] = [];
-    for (let row = store.peek(); row; row = store.peek()) {
-      if (row.item.kind === 'message') out.push(row.item);
-      store.remove(row.id);
-    }
-    return out;
-  };
+  const drain = () => drainMessages(store);
   return { store, clock, lifecycle, engine, drain, path };
 }
 
