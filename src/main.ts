@@ -10,6 +10,8 @@ import { trackingCommands } from './commands/tracking-commands';
 import { NonCriticalWorkflow } from './incidents/non-critical';
 import { responderCommands } from './commands/responder-commands';
 import { ResponderService } from './responders/service';
+import { ZabbixClient } from './zabbix/client';
+import { ZabbixSync } from './zabbix/sync';
 import { CommandRegistry } from './commands/registry';
 import { loadConfig } from './config/load';
 import type { BotConfig } from './config/schema';
@@ -18,6 +20,7 @@ import { systemClock } from './core/clock';
 import { createLogger, type Logger } from './core/log';
 import { RateLimiter } from './core/rate-limiter';
 import { IncidentLifecycle } from './incidents/lifecycle';
+import type { Incident } from './incidents/model';
 import { ReminderEngine } from './reminders/engine';
 import { cronTicker } from './reminders/scheduler';
 import { openSqliteStore } from './store/sqlite-store';
@@ -121,7 +124,10 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
     learnStream: (id, name) => directory.learn(id, name),
   });
   const userNames = new Map<number, string>();
+  const zabbix = config.zabbix.url && config.zabbix.token ? new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }) : undefined;
+  let sync: ZabbixSync | undefined;
   const lifecycle = new IncidentLifecycle({
+    ...(zabbix ? { firing: (incidents: readonly Incident[]) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
     store,
     speaker,
     sla: config.sla,
@@ -132,11 +138,17 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
       return userNames.get(id);
     },
   });
+  if (zabbix && config.zabbix.url) {
+    sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
+  }
   const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
   const responders = new ResponderService({ store, speaker, api, config, clock, log });
   commands.add(
     ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
-    ...incidentCommands({ lifecycle }),
+    ...incidentCommands({
+      lifecycle,
+      ackListeners: [(acked, ctx, note) => sync?.acknowledgeFromChat(acked, ctx.message.senderName, note, ctx.reply)],
+    }),
     ...trackingCommands(nonCritical),
     ...responderCommands(responders, config.timezone),
   );
@@ -174,6 +186,7 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
           const now = clock.now();
           responders.expireHandlers(now);
           reminders.tick(now);
+          sync?.maybeRun(now);
         } catch (err) {
           log.error({ err }, 'reminder round failed');
         }

@@ -738,7 +738,7 @@ export class FakeZulip {
       this.respond(ctx, { status: 400, body: errorBody('BAD_REQUEST', 'Malformed request body') });
       return;
     }
-    ctx.user = this.authenticate(req.headers.authorization);
+    ctx.user = this.authenticate(req.headers.authorization) ?? this.webhookUser(url.pathname, ctx.params.api_key);
 
     const fault = this.takeFault(method, url.pathname);
     if (fault?.kind === 'hang') return; // never answered; stop() destroys the socket
@@ -774,6 +774,12 @@ export class FakeZulip {
       reply = { status: err.status, body: errorBody(err.code, err.message, err.extra) };
     }
     if (reply) this.respond(ctx, reply);
+  }
+
+  /** Incoming webhooks (`/api/v1/external/...`) authenticate with `api_key` in the query, as in Zulip. */
+  private webhookUser(path: string, apiKey: string | undefined): FakeUser | undefined {
+    if (!path.startsWith(`${API_PREFIX}/external/`) || !apiKey) return undefined;
+    return [...this.users.values()].find((u) => u.apiKey === apiKey);
   }
 
   private authenticate(header: string | undefined): FakeUser | undefined {
@@ -932,6 +938,18 @@ export class FakeZulip {
         },
       },
       { method: 'GET', pattern: /^\/messages$/, handler: (ctx) => this.getMessages(ctx) },
+      {
+        // Zulip's Zabbix integration: the JSON body Zulip's recommended Zabbix webhook sends,
+        // posted into topic <hostname> in the format of CONTRACT.md.
+        method: 'POST', pattern: /^\/external\/zabbix$/, handler: (ctx) => {
+          const stream = this.streamFromTo(required(ctx.params, 'stream'));
+          const p = (k: string) => required(ctx.params, k);
+          const content = `${p('status')} (${p('severity')}) alert on [${p('hostname')}](${p('link')}):\n* ${p('trigger')}\n* ${p('item')}`;
+          const topic = ctx.params.topic ?? p('hostname');
+          this.createMessage(me(ctx), stream, topic, content, 'ZulipZabbixWebhook');
+          return success();
+        },
+      },
       {
         method: 'GET', pattern: /^\/messages\/(\d+)$/, handler: (ctx, m) => {
           const message = this.messageOrThrow(m[1]);
