@@ -158,7 +158,7 @@ function wire(config: BotConfig, api: ZulipApi, store: Store, me: ZulipUser, log
     if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
   });
   bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
-  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, addressee: (ref, now) => responders.addressee(ref, now) });
+  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: config.timezone, addressee: (ref, now) => responders.addressee(ref, now) });
   const ticker = cronTicker();
   const poller = new EventPoller({
     api,

@@ -16,6 +16,8 @@ export interface ReminderEngineDeps {
   speaker: Speaker;
   sla: SlaConfig;
   log: Logger;
+  /** For the times shown in warnings. */
+  timeZone?: string;
   /** Who reminders in a topic are addressed to (handler, first responder), if anyone. */
   addressee?: (topic: TopicRef, now: number) => Addressee | undefined;
 }
@@ -58,7 +60,7 @@ export class ReminderEngine {
       for (const slot of byTopic.values()) {
         if (slot.reminders.length === 0 && slot.warnings.length === 0) continue;
         const to = this.deps.addressee?.(slot.ref, now);
-        this.deps.speaker.say(slot.ref.stream, slot.ref.topic, renderTopicRound(slot.reminders, slot.warnings, this.deps.sla, now, to));
+        this.deps.speaker.say(slot.ref.stream, slot.ref.topic, renderTopicRound(slot.reminders, slot.warnings, this.deps.sla, now, to, this.deps.timeZone));
         result.messages++;
         result.reminders += slot.reminders.length;
         result.warnings += slot.warnings.filter((w) => w.warning.level === 75).length;

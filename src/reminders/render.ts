@@ -43,14 +43,14 @@ function slaLeft(i: Incident, sla: SlaConfig, now: number): string {
   return left >= 0 ? `${formatDuration(left)} left to ${what}` : `${what} deadline passed ${formatDuration(-left)} ago`;
 }
 
-export function renderWarning(w: WarningDue, i: Incident, now: number): string {
+export function renderWarning(w: WarningDue, i: Incident, now: number, timeZone = 'UTC'): string {
   const cls = CLASS_LABEL[i.incidentClass].toLowerCase();
   const verb = w.deadline === 'acknowledge' ? 'acknowledged' : 'resolved';
   const within = formatDuration(w.deadlineAt - i.openedAt);
   if (w.level === 100) {
-    return `🚨 **SLA breached**: ${name(i)} (${cls}, event ${i.eventId}) was not ${verb} within ${within} (deadline ${formatTime(w.deadlineAt)}).`;
+    return `🚨 **SLA breached**: ${name(i)} (${cls}, event ${i.eventId}) was not ${verb} within ${within} (deadline ${formatTime(w.deadlineAt, timeZone)}).`;
   }
-  return `⚠️ **SLA warning**: 75% of the time to get ${name(i)} (${cls}, event ${i.eventId}) ${verb} has passed: ${formatDuration(Math.max(0, w.deadlineAt - now))} left (deadline ${formatTime(w.deadlineAt)}).`;
+  return `⚠️ **SLA warning**: 75% of the time to get ${name(i)} (${cls}, event ${i.eventId}) ${verb} has passed: ${formatDuration(Math.max(0, w.deadlineAt - now))} left (deadline ${formatTime(w.deadlineAt, timeZone)}).`;
 }
 
 /** One message for one topic and one scheduler round: every reminder and warning due there. */
@@ -60,11 +60,12 @@ export function renderTopicRound(
   sla: SlaConfig,
   now: number,
   to: Addressee | undefined,
+  timeZone = 'UTC',
 ): string {
   const lines: string[] = [];
   const who = to ? `${to.mention} (${to.role})` : 'no first responder is set (`!fr @**Name**`)';
   if (warnings.length > 0) {
-    lines.push(...warnings.map((w) => renderWarning(w.warning, w.incident, now)));
+    lines.push(...warnings.map((w) => renderWarning(w.warning, w.incident, now, timeZone)));
   }
   if (reminders.length > 0) {
     if (lines.length > 0) lines.push('');
