@@ -1,0 +1,148 @@
+/**
+ * Builds the bot from its parts. Takes every adapter as a parameter (src/main.ts passes the real
+ * ones; tests pass fakes), so the whole bot can run in-process against a fake Zulip API.
+ */
+import { Bot } from './bot';
+import { coreCommands } from './commands/core-commands';
+import { incidentCommands } from './commands/incident-commands';
+import { CommandRegistry } from './commands/registry';
+import { responderCommands } from './commands/responder-commands';
+import { trackingCommands } from './commands/tracking-commands';
+import type { BotConfig } from './config/schema';
+import type { Clock } from './core/clock';
+import type { Logger } from './core/log';
+import { RateLimiter } from './core/rate-limiter';
+import { IncidentLifecycle } from './incidents/lifecycle';
+import type { Incident } from './incidents/model';
+import { NonCriticalWorkflow } from './incidents/non-critical';
+import { ReminderEngine } from './reminders/engine';
+import type { Ticker } from './reminders/scheduler';
+import { ResponderService } from './responders/service';
+import type { Store } from './store/store';
+import type { ZabbixApi } from './zabbix/client';
+import { ZabbixSync } from './zabbix/sync';
+import type { ZulipApi, ZulipUser } from './zulip/api';
+import { EventPoller } from './zulip/event-poller';
+import { OutboxSender } from './zulip/outbox-sender';
+import { OutboxSpeaker } from './zulip/speaker';
+import { StreamDirectory } from './zulip/stream-directory';
+
+const CURSOR_KEY = 'zulip.lastMessageId';
+const SHUTDOWN_FLUSH_MS = 3_000;
+
+export interface AppDeps {
+  config: BotConfig;
+  api: ZulipApi;
+  store: Store;
+  /** The bot's own Zulip user. */
+  me: ZulipUser;
+  log: Logger;
+  clock: Clock;
+  ticker: Ticker;
+  zabbix?: ZabbixApi;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+export function createApp({ config, api, store, me, log, clock, ticker, zabbix }: AppDeps) {
+
+  const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
+  const sender = new OutboxSender({ outbox: store, api, clock, limiter, log });
+  const speaker = new OutboxSpeaker(store, clock, () => sender.kick());
+  const directory = new StreamDirectory(api);
+  const commands = new CommandRegistry();
+  const bot = new Bot({
+    config,
+    store,
+    clock,
+    log,
+    speaker,
+    commands,
+    selfId: me.id,
+    streamName: (id) => directory.name(id),
+    learnStream: (id, name) => directory.learn(id, name),
+  });
+  const userNames = new Map<number, string>();
+  let sync: ZabbixSync | undefined;
+  const lifecycle = new IncidentLifecycle({
+    ...(zabbix ? { firing: (incidents: readonly Incident[]) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
+    store,
+    speaker,
+    sla: config.sla,
+    clock,
+    log,
+    userName: async (id) => {
+      if (!userNames.has(id)) userNames.set(id, (await api.user(id)).fullName);
+      return userNames.get(id);
+    },
+  });
+  if (zabbix && config.zabbix.url) {
+    sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
+  }
+  const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
+  const responders = new ResponderService({ store, speaker, api, config, clock, log });
+  commands.add(
+    ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
+    ...incidentCommands({
+      lifecycle,
+      ackListeners: [(acked, ctx, note) => sync?.acknowledgeFromChat(acked, ctx.message.senderName, note, ctx.reply)],
+    }),
+    ...trackingCommands(nonCritical),
+    ...responderCommands(responders, config.timezone),
+  );
+  bot.alertListeners.push((e) => nonCritical.onAlert(e));
+  bot.messageListeners.push((m) => nonCritical.onMessage(m));
+  bot.alertListeners.push(({ outcome }) => {
+    if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
+  });
+  bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
+  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: config.timezone, addressee: (ref, now) => responders.addressee(ref, now) });
+  const poller = new EventPoller({
+    api,
+    sink: bot,
+    cursor: {
+      get: () => {
+        const v = store.getState(CURSOR_KEY);
+        return v === undefined ? undefined : Number(v);
+      },
+      set: (id) => store.setState(CURSOR_KEY, String(id)),
+    },
+    streams: bot.streams,
+    log,
+    onLive: () => log.info('polling live'),
+  });
+  /** One scheduler round, inside its error boundary: a failed round is logged and tried again next second. */
+  function tick(now: number): void {
+    try {
+      responders.expireHandlers(now);
+      reminders.tick(now);
+      sync?.maybeRun(now);
+    } catch (err) {
+      log.error({ err }, 'scheduler round failed');
+    }
+  }
+  let polling: Promise<void> | undefined;
+  return {
+    bot,
+    commands,
+    sender,
+    reminders,
+    get sync() {
+      return sync;
+    },
+    poller,
+    tick,
+    async start(signal: AbortSignal): Promise<void> {
+      log.info({ user: me.email, streams: bot.streams }, 'zulip-sre-bot starting');
+      sender.start();
+      polling = poller.run(signal);
+      ticker.start(() => tick(clock.now()));
+    },
+    async stop(): Promise<void> {
+      await ticker.stop();
+      await polling;
+      await sender.stop(SHUTDOWN_FLUSH_MS);
+    },
+  };
+}
+
