@@ -27,8 +27,9 @@ export interface NonCriticalDeps {
   log: Logger;
 }
 
+/** The names for an incident; mention syntax from trigger names is made silent (they are echoed in chat). */
 export function namesFor(i: Incident, config: NonCriticalDeps['config'], letters?: string): IncidentNames {
-  return incidentNames({
+  const n = incidentNames({
     triggerName: i.triggerName,
     host: i.host,
     at: i.openedAt,
@@ -36,6 +37,7 @@ export function namesFor(i: Incident, config: NonCriticalDeps['config'], letters
     organisation: config.naming.organisation,
     ...(letters ? { letters } : {}),
   });
+  return { ...n, kimaiActivity: neutralizeMentions(n.kimaiActivity), milestone: neutralizeMentions(n.milestone), lynxProject: neutralizeMentions(n.lynxProject) };
 }
 
 /** The checklist for a non-critical alert with no Lynx project yet. Pure. */

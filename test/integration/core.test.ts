@@ -176,3 +176,23 @@ test('failing event polls are retried with backoff; alerts are still tracked', a
   expect((await ask('!ongoing')).content).toContain('Web down');
   expect(b.logs().filter((l) => l.msg === 'Zulip events failed; retrying').length).toBeGreaterThanOrEqual(3);
 });
+
+test('a corrupt store file makes the bot exit 1 with a clear message instead of running without memory', () => {
+  const path = join(w.dir, 'bot.db');
+  writeFileSync(path, 'garbage, not SQLite '.repeat(500));
+  const r = spawnSync(process.execPath, [MAIN, '--config', w.configPath], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/fatal: cannot open the store at .*bot\.db: /);
+  expect(fake.requests).toHaveLength(0);
+});
+
+test("the bot's API key never appears in its logs", async () => {
+  const b = await startBot();
+  await ask('!ongoing');
+  fake.failNext(1, { status: 500, path: /\/messages$/ });
+  await ask('!help');
+  await b.kill('SIGTERM');
+  bot = undefined;
+  expect(b.output.length).toBeGreaterThan(3);
+  expect(b.output.join('\n')).not.toContain(w.bot.apiKey);
+});

@@ -4,7 +4,7 @@ import { MAX_ALERT_POST_LENGTH, parseAlert } from '../../src/zabbix/parse-alert'
 
 /**
  * Property tests for parseAlert. Deterministic by default (seed 42); override with FUZZ_SEED, and the
- * number of runs with FUZZ_RUNS (defaults: 20000 for "never throws", 2000 for the round trip).
+ * number of runs with FUZZ_RUNS (defaults: 50000 for "never throws", 2000 for the round trip).
  */
 function envInt(name: string): number | undefined {
   const raw = process.env[name];
@@ -234,7 +234,7 @@ describe('parseAlert — properties', () => {
           // Pure: a second call gives the same answer.
           expect(parseAlert(input)).toEqual(r);
         }),
-        { seed: SEED, numRuns: RUNS ?? 20_000 },
+        { seed: SEED, numRuns: RUNS ?? 50_000 },
       );
     },
     TIMEOUT_MS,
