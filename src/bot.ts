@@ -2,7 +2,7 @@
  * The bot's event handling: which posts are alerts, which are commands, and what each does to
  * the incidents. Every dependency comes in as a parameter; src/main.ts wires the real ones.
  */
-import type { CommandRegistry } from './commands/registry';
+import type { Command, CommandRegistry } from './commands/registry';
 import { parseCommand, UsageError } from './commands/registry';
 import type { BotConfig } from './config/schema';
 import type { Clock } from './core/clock';
@@ -12,7 +12,7 @@ import { schedule } from './incidents/timers';
 import type { Store } from './store/store';
 import { parseAlert } from './zabbix/parse-alert';
 import type { ZabbixAlert } from './zabbix/alert';
-import type { StreamMessage, TopicMove } from './zulip/api';
+import type { DirectMessage, StreamMessage, TopicMove } from './zulip/api';
 import type { EventSink } from './zulip/event-poller';
 import type { Speaker } from './zulip/speaker';
 
@@ -114,6 +114,12 @@ export class Bot implements EventSink {
       reply(this.deps.commands.unknownText(name));
       return;
     }
+    await this.runCommand(m, cmd, args, reply);
+  }
+
+  /** The command's error boundary: a usage problem gets the usage line, a failure is logged and said. */
+  private async runCommand(m: StreamMessage, cmd: Command, args: string, reply: (content: string) => void): Promise<void> {
+    const name = cmd.name;
     this.deps.log.info({ messageId: m.id, command: name, by: m.senderEmail }, `command !${name}`);
     try {
       await cmd.run({ message: m, args, now: this.deps.clock.now(), reply });
@@ -125,6 +131,31 @@ export class Bot implements EventSink {
       this.deps.log.error({ err, messageId: m.id, command: name }, 'command failed');
       reply(`Sorry, \`!${name}\` failed with an internal error (logged). Usage: \`${cmd.usage}\``);
     }
+  }
+
+  /** Direct messages: read-only commands are answered privately; the rest point to the SRE streams. */
+  async onDirectMessage(dm: DirectMessage): Promise<void> {
+    if (dm.senderId === this.deps.selfId) return;
+    const reply = (content: string) => this.deps.speaker.tell([dm.senderEmail], content);
+    const cmd = parseCommand(dm.content);
+    const readOnlyNames = this.deps.commands
+      .all()
+      .filter((c) => c.readOnly)
+      .map((c) => `\`!${c.name}\``)
+      .join(', ');
+    if (!cmd) {
+      reply(`I answer read-only commands here (${readOnlyNames}); everything else goes in the SRE streams.`);
+      return;
+    }
+    const c = this.deps.commands.get(cmd.name);
+    const allowed = c && (typeof c.readOnly === 'function' ? c.readOnly(cmd.args) : c.readOnly === true);
+    if (!c || !allowed) {
+      this.deps.log.info({ messageId: dm.id, command: cmd.name }, 'command refused in a direct message');
+      reply(c ? `\`!${cmd.name}${cmd.args ? ' …' : ''}\` changes state: type it in an SRE stream, in the incident's topic. Here I answer ${readOnlyNames}.` : this.deps.commands.unknownText(cmd.name));
+      return;
+    }
+    const asStream: StreamMessage = { ...dm, streamId: 0, stream: '', topic: '', client: '' };
+    await this.runCommand(asStream, c, cmd.args, reply);
   }
 
   async onTopicMove(move: TopicMove): Promise<void> {

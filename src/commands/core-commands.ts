@@ -16,12 +16,14 @@ export function coreCommands({ registry, incidents, sla }: CoreCommandDeps): Com
       name: 'help',
       usage: '!help',
       summary: 'lists the commands',
+      readOnly: true,
       run: (ctx) => ctx.reply(registry.helpText()),
     },
     {
       name: 'ongoing',
       usage: '!ongoing',
       summary: 'every open incident: class, host, trigger, age, acknowledged or not, SLA time left, topic',
+      readOnly: true,
       run: (ctx) => {
         for (const part of renderOngoing(incidents.openIncidents(), sla, ctx.now)) ctx.reply(part);
       },

@@ -17,6 +17,8 @@ export interface Command {
   /** e.g. "!ack [note]" */
   usage: string;
   summary: string;
+  /** Read-only commands are also answered in direct messages; `args` can narrow it (e.g. `!fr` without arguments). */
+  readOnly?: boolean | ((args: string) => boolean);
   run(ctx: CommandContext): void | Promise<void>;
 }
 

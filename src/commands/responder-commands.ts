@@ -27,6 +27,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       name: 'fr',
       usage: '!fr [@**Name** | history]',
       summary: 'says who the first responder is and since when; `!fr @**Name**` sets the first one; `!fr history` the last ten handovers',
+      readOnly: (args) => args === '' || args === 'history',
       run: async (ctx) => {
         if (ctx.args === 'history') {
           const list = fr.history(10);
@@ -39,6 +40,8 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
         }
         if (ctx.args) {
           if (!parseMention(ctx.args)) throw new UsageError('Name the person with a mention, e.g. `!fr @**Ann Smith**`.');
+          const refused = await fr.refusal(ctx.message.senderId);
+          if (refused) return ctx.reply(refused);
           const { person } = await withPeople(() => fr.resolve(ctx.args));
           if (!fr.setFirst(person, ctx.message.senderName)) {
             const cur = fr.current()!;
@@ -62,6 +65,8 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`)',
       run: async (ctx) => {
         if (!parseMention(ctx.args)) throw new UsageError('Name the upcoming first responder with a mention.');
+        const refused = await fr.refusal(ctx.message.senderId);
+        if (refused) return ctx.reply(refused);
         const force = /\bforce\s*$/i.test(ctx.args);
         const r = await withPeople(() => fr.handover(sender(ctx), ctx.args, force));
         ctx.reply(r.reply);

@@ -95,6 +95,8 @@ export const configSchema = z.strictObject({
       /** Emails of the SRE team; absent: everyone is treated as SRE team. */
       sreTeam: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: 'expected an email address' })).optional(),
       announceTopic: nonEmpty('a topic name').default('First responder handover'),
+      /** Zulip user group whose members alone may set or hand over the first responder; absent: anyone. */
+      group: nonEmpty('a Zulip user group name').optional(),
     })
     .prefault({}),
   /** The team's naming conventions (non-critical workflow). */

@@ -17,7 +17,7 @@ import { handlingUntil } from './working-hours';
 export interface ResponderDeps {
   store: Store;
   speaker: Speaker;
-  api: Pick<ZulipApi, 'users' | 'isSubscribed'>;
+  api: Pick<ZulipApi, 'users' | 'isSubscribed' | 'groupMembers'>;
   config: Pick<BotConfig, 'streams' | 'sla' | 'firstResponder' | 'timezone'>;
   clock: Clock;
   log: Logger;
@@ -49,6 +49,18 @@ export class ResponderService {
     const user = matches[0] as ZulipUser;
     if (user.isBot) throw new PersonNotFound(`${neutralizeMentions(user.fullName)} is a bot.`);
     return { person: { id: user.id, name: user.fullName }, user };
+  }
+
+  /** Undefined when the person may change who is FR; else why not. Fails closed when the group is missing. */
+  async refusal(personId: number): Promise<string | undefined> {
+    const group = this.deps.config.firstResponder.group;
+    if (group === undefined) return undefined;
+    const members = await this.deps.api.groupMembers(group);
+    if (members === undefined) {
+      this.deps.log.error({ group }, 'configured first-responder user group does not exist');
+      return `The user group **${neutralizeMentions(group)}** (firstResponder.group) does not exist in Zulip, so nobody may change the first responder. Ask an admin to fix the config.`;
+    }
+    return members.includes(personId) ? undefined : `Only members of the user group **${neutralizeMentions(group)}** may change the first responder.`;
   }
 
   /** The streams a first responder must be subscribed to, per the process. */

@@ -4,7 +4,8 @@ import type { Incident, IncidentLogEntry, TopicRef } from '../incidents/model';
 /** Something the bot must say in Zulip; persisted until Zulip accepted it. */
 export type OutgoingItem =
   | { kind: 'message'; stream: string; topic: string; content: string }
-  | { kind: 'reaction'; messageId: number; emojiName: string };
+  | { kind: 'reaction'; messageId: number; emojiName: string }
+  | { kind: 'direct'; to: string[]; content: string };
 
 export interface OutboxRow {
   id: number;

@@ -14,6 +14,16 @@ export interface StreamMessage {
   timestamp: number;
 }
 
+/** A direct (private) message to the bot. */
+export interface DirectMessage {
+  id: number;
+  senderId: number;
+  senderEmail: string;
+  senderName: string;
+  content: string;
+  timestamp: number;
+}
+
 export interface TopicMove {
   messageIds: number[];
   fromStreamId: number;
@@ -25,6 +35,7 @@ export interface TopicMove {
 
 export type ZulipEvent =
   | { id: number; kind: 'message'; message: StreamMessage }
+  | { id: number; kind: 'direct'; message: DirectMessage }
   | { id: number; kind: 'topic-move'; move: TopicMove }
   | { id: number; kind: 'heartbeat' }
   | { id: number; kind: 'other'; type: string };
@@ -57,6 +68,9 @@ export interface ZulipApi {
   getMessagesAfter(afterId: number, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundNewest: boolean }>;
   sendStreamMessage(stream: string, topic: string, content: string): Promise<number>;
   addReaction(messageId: number, emojiName: string): Promise<void>;
+  sendDirectMessage(toEmails: readonly string[], content: string): Promise<number>;
+  /** Member user ids of the user group with that name; undefined when there is no such group. */
+  groupMembers(name: string): Promise<number[] | undefined>;
   me(): Promise<ZulipUser>;
   user(id: number): Promise<ZulipUser>;
   /** Active users of the realm. */

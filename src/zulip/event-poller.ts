@@ -5,12 +5,13 @@
  */
 import { backoffDelay, sleep, untilAborted } from '../core/async';
 import type { Logger } from '../core/log';
-import type { StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
+import type { DirectMessage, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
 import { ZulipError } from './api';
 
 export interface EventSink {
   onMessage(message: StreamMessage): Promise<void> | void;
   onTopicMove(move: TopicMove): Promise<void> | void;
+  onDirectMessage(message: DirectMessage): Promise<void> | void;
 }
 
 /** Where the last processed message id is kept. */
@@ -132,6 +133,7 @@ export class EventPoller {
 
   private async dispatch(event: ZulipEvent): Promise<void> {
     if (event.kind === 'message') return this.handleMessage(event.message);
+    if (event.kind === 'direct') return this.handleMessage(event.message, () => this.deps.sink.onDirectMessage(event.message));
     if (event.kind === 'topic-move') {
       try {
         await this.deps.sink.onTopicMove(event.move);
@@ -142,13 +144,13 @@ export class EventPoller {
   }
 
   /** The error boundary: one bad message is logged and skipped, never fatal. */
-  private async handleMessage(message: StreamMessage): Promise<void> {
+  private async handleMessage(message: StreamMessage | DirectMessage, handle = () => this.deps.sink.onMessage(message as StreamMessage)): Promise<void> {
     const cursor = this.deps.cursor.get();
     if (cursor !== undefined && message.id <= cursor) return;
     try {
-      await this.deps.sink.onMessage(message);
+      await handle();
     } catch (err) {
-      this.deps.log.error({ err, messageId: message.id, stream: message.stream, topic: message.topic }, 'message handling failed; skipped');
+      this.deps.log.error({ err, messageId: message.id, ...('stream' in message ? { stream: message.stream, topic: message.topic } : { direct: true }) }, 'message handling failed; skipped');
     }
     this.deps.cursor.set(message.id);
   }

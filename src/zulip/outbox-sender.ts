@@ -107,6 +107,7 @@ export class OutboxSender {
   private async send(row: OutboxRow): Promise<void> {
     const item = row.item;
     if (item.kind === 'message') await this.deps.api.sendStreamMessage(item.stream, item.topic, item.content);
-    else await this.deps.api.addReaction(item.messageId, item.emojiName);
+    else if (item.kind === 'reaction') await this.deps.api.addReaction(item.messageId, item.emojiName);
+    else await this.deps.api.sendDirectMessage(item.to, item.content);
   }
 }

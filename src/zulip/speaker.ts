@@ -7,6 +7,8 @@ export interface Speaker {
   /** Posts in a stream's topic; long text is split into several messages. */
   say(stream: string, topic: string, content: string): void;
   react(messageId: number, emojiName: string): void;
+  /** A direct message to people (by email); long text is split. */
+  tell(toEmails: readonly string[], content: string): void;
 }
 
 export class OutboxSpeaker implements Speaker {
@@ -19,6 +21,11 @@ export class OutboxSpeaker implements Speaker {
 
   say(stream: string, topic: string, content: string): void {
     for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'message', stream, topic, content: part }, this.clock.now());
+    this.onQueued();
+  }
+
+  tell(toEmails: readonly string[], content: string): void {
+    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'direct', to: [...toEmails], content: part }, this.clock.now());
     this.onQueued();
   }
 

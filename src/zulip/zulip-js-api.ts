@@ -71,8 +71,15 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
   const { id, type } = e.data;
   if (type === 'heartbeat') return { id, kind: 'heartbeat' };
   if (type === 'message') {
-    const message = toStreamMessage((e.data as Record<string, unknown>).message);
-    return message ? { id, kind: 'message', message } : { id, kind: 'other', type: 'private-message' };
+    const raw = (e.data as Record<string, unknown>).message;
+    const message = toStreamMessage(raw);
+    if (message) return { id, kind: 'message', message };
+    const dm = messageWire.safeParse(raw);
+    if (dm.success && dm.data.type === 'private') {
+      const { id: mid, sender_id, sender_email, sender_full_name, content, timestamp } = dm.data;
+      return { id, kind: 'direct', message: { id: mid, senderId: sender_id, senderEmail: sender_email, senderName: sender_full_name, content, timestamp } };
+    }
+    return { id, kind: 'other', type: 'message' };
   }
   if (type === 'update_message') {
     const u = updateMessageWire.safeParse(e.data);
@@ -204,6 +211,18 @@ class ZulipJsApi implements ZulipApi {
       if (err instanceof ZulipError && err.code === 'REACTION_ALREADY_EXISTS') return;
       throw err;
     }
+  }
+
+  async sendDirectMessage(toEmails: readonly string[], content: string): Promise<number> {
+    const body = await this.call('POST /messages (direct)', () => this.client.messages.send({ type: 'private', to: JSON.stringify(toEmails), content }));
+    return typeof body.id === 'number' ? body.id : 0;
+  }
+
+  async groupMembers(name: string): Promise<number[] | undefined> {
+    const body = await this.call('GET /user_groups', () => this.client.callEndpoint('/user_groups', 'GET', {}));
+    const groups = Array.isArray(body.user_groups) ? (body.user_groups as { name?: string; members?: number[] }[]) : [];
+    const g = groups.find((x) => x.name === name);
+    return g ? (g.members ?? []) : undefined;
   }
 
   async me(): Promise<ZulipUser> {

@@ -90,7 +90,7 @@ describe('ResponderService with an injected clock', () => {
     const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-fr-')), 'bot.db'));
     const clock = new ManualClock(Date.UTC(2026, 10, 23, 9)); // 10:00 in Amsterdam
     const speaker = new OutboxSpeaker(store, clock);
-    const api = { users: async () => users, isSubscribed: async (_id: number, s: string) => subscribed || s !== 'SRE ### Informational' };
+    const api = { users: async () => users, isSubscribed: async (_id: number, s: string) => subscribed || s !== 'SRE ### Informational', groupMembers: async () => undefined };
     const fr = new ResponderService({ store, speaker, api, config: testConfig(), clock, log: silentLogger });
     const said = () => drainMessages(store);
     return { store, clock, fr, said };

@@ -28,6 +28,20 @@ export interface FakeMessage {
   sender_id: number; sender_email: string; sender_full_name: string; client: string; timestamp: number;
   reactions: FakeReaction[];
 }
+export interface FakeDirectMessage {
+  id: number;
+  type: 'private';
+  subject: '';
+  display_recipient: { id: number; email: string; full_name: string }[];
+  content: string;
+  sender_id: number;
+  sender_email: string;
+  sender_full_name: string;
+  client: string;
+  timestamp: number;
+  reactions: FakeReaction[];
+}
+
 export interface RequestLogEntry {
   at: number; method: string; path: string; status: number; user?: string; params: Record<string, string>;
   /** Set when the answer came from fault injection ('drop': the request was processed, the answer cut). */
@@ -622,6 +636,47 @@ export class FakeZulip {
     this.notifyWaiters();
   }
 
+  private readonly userGroups: { id: number; name: string; members: Set<number> }[] = [];
+
+  /** A user group (Settings → User groups), for permission checks. */
+  addUserGroup(name: string, memberEmails: string[]): void {
+    this.userGroups.push({ id: 100 + this.userGroups.length, name, members: new Set(memberEmails.map((e) => this.userOrThrow(e).id)) });
+  }
+
+  /** Direct messages, in id order (ids shared with stream messages). */
+  readonly directMessages: FakeDirectMessage[] = [];
+
+  /** A direct message from a user (as from the web UI) to other users, by email. */
+  postDirect(senderEmail: string, toEmails: string[], content: string): FakeDirectMessage {
+    return this.createDirect(this.userOrThrow(senderEmail), toEmails.map((e) => this.userOrThrow(e)), content, 'website');
+  }
+
+  private recipientsFromTo(to: string): FakeUser[] {
+    let list: unknown = to;
+    try { list = JSON.parse(to); } catch { list = to.split(','); }
+    const items = Array.isArray(list) ? list : [list];
+    return items.map((x) => {
+      const u = this.findUser(String(x).trim());
+      if (!u) throw new ApiError(400, 'BAD_REQUEST', `Invalid email '${String(x)}'`);
+      return u;
+    });
+  }
+
+  private createDirect(sender: FakeUser, to: FakeUser[], content: string, client: string): FakeDirectMessage {
+    const people = [sender, ...to.filter((u) => u.id !== sender.id)];
+    const dm: FakeDirectMessage = {
+      id: this.nextMessageId, type: 'private', subject: '', content: this.normalizeContent(content),
+      display_recipient: people.map((u) => ({ id: u.id, email: u.email, full_name: u.fullName })),
+      sender_id: sender.id, sender_email: sender.email, sender_full_name: sender.fullName, client,
+      timestamp: Math.floor(Date.now() / 1000), reactions: [],
+    };
+    this.nextMessageId += 1 + Math.floor(this.idRng() * 3);
+    this.directMessages.push(dm);
+    this.deliver('message', (q) => (people.some((u) => u.id === q.user.id) ? { message: clone(dm), flags: q.user.id === sender.id ? ['read'] : [] } : null));
+    this.notifyWaiters();
+    return dm;
+  }
+
   private wire(m: FakeMessage, html: boolean): Json {
     return {
       ...clone(m), content: html ? renderMarkdown(m.content) : m.content,
@@ -927,7 +982,11 @@ export class FakeZulip {
       {
         method: 'POST', pattern: /^\/messages$/, handler: (ctx) => {
           const type = ctx.params.type ?? 'stream';
-          if (type === 'private' || type === 'direct') throw new ApiError(400, 'BAD_REQUEST', 'FakeZulip does not support direct messages');
+          if (type === 'private' || type === 'direct') {
+            const to = this.recipientsFromTo(required(ctx.params, 'to'));
+            const dm = this.createDirect(me(ctx), to, required(ctx.params, 'content'), clientFromUserAgent(ctx.req.headers['user-agent']));
+            return success({ id: dm.id });
+          }
           if (type !== 'stream' && type !== 'channel') throw new ApiError(400, 'BAD_REQUEST', 'Invalid type');
           const stream = this.streamFromTo(required(ctx.params, 'to'));
           const topic = ctx.params.topic ?? ctx.params.subject;
@@ -938,6 +997,11 @@ export class FakeZulip {
         },
       },
       { method: 'GET', pattern: /^\/messages$/, handler: (ctx) => this.getMessages(ctx) },
+      {
+        method: 'GET', pattern: /^\/user_groups$/, handler: () => success({
+          user_groups: this.userGroups.map((g) => ({ id: g.id, name: g.name, description: '', members: [...g.members], is_system_group: false })),
+        }),
+      },
       {
         // Zulip's Zabbix integration: the JSON body Zulip's recommended Zabbix webhook sends,
         // posted into topic <hostname> in the format of CONTRACT.md.

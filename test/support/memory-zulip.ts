@@ -26,6 +26,15 @@ export class MemoryZulip implements ZulipApi {
   async addReaction(messageId: number, emojiName: string): Promise<void> {
     this.reactions.push({ messageId, emojiName });
   }
+  readonly direct: { to: readonly string[]; content: string }[] = [];
+  groups: Record<string, number[]> = {};
+  async sendDirectMessage(to: readonly string[], content: string): Promise<number> {
+    this.direct.push({ to, content });
+    return this.direct.length;
+  }
+  async groupMembers(name: string): Promise<number[] | undefined> {
+    return this.groups[name];
+  }
   async me(): Promise<ZulipUser> {
     return this.users_[0] as ZulipUser;
   }
