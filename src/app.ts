@@ -8,6 +8,7 @@ import { incidentCommands } from './commands/incident-commands';
 import { CommandRegistry } from './commands/registry';
 import { responderCommands } from './commands/responder-commands';
 import { trackingCommands } from './commands/tracking-commands';
+import { reportCommands, reportWindow, slaReportText } from './commands/report-commands';
 import type { BotConfig } from './config/schema';
 import type { Clock } from './core/clock';
 import type { Logger } from './core/log';
@@ -39,12 +40,14 @@ export interface AppDeps {
   log: Logger;
   clock: Clock;
   ticker: Ticker;
+  /** Makes a ticker for a cron expression in a time zone (the weekly SLA report). */
+  cron?: (expression: string, timeZone: string) => Ticker;
   zabbix?: ZabbixApi;
 }
 
 export type App = ReturnType<typeof createApp>;
 
-export function createApp({ config, api, store, me, log, clock, ticker, zabbix }: AppDeps) {
+export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix }: AppDeps) {
 
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
   const sender = new OutboxSender({ outbox: store, api, clock, limiter, log });
@@ -89,6 +92,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, zabbix }
     }),
     ...trackingCommands(nonCritical),
     ...responderCommands(responders, config.timezone),
+    ...reportCommands({ lifecycle, store, speaker, api, config, streamName: (id) => directory.name(id), selfEmail: me.email }),
   );
   bot.alertListeners.push((e) => nonCritical.onAlert(e));
   bot.messageListeners.push((m) => nonCritical.onMessage(m));
@@ -121,6 +125,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, zabbix }
       log.error({ err }, 'scheduler round failed');
     }
   }
+  const weekly = cron?.(config.reports.weeklyCron, config.timezone);
   let polling: Promise<void> | undefined;
   return {
     bot,
@@ -137,9 +142,18 @@ export function createApp({ config, api, store, me, log, clock, ticker, zabbix }
       sender.start();
       polling = poller.run(signal);
       ticker.start(() => tick(clock.now()));
+      weekly?.start(() => {
+        try {
+          const w = reportWindow('week', clock.now());
+          if (w) speaker.say(config.streams.general, config.reports.topic, slaReportText(store, config.timezone, w));
+        } catch (err) {
+          log.error({ err }, 'weekly SLA report failed');
+        }
+      });
     },
     async stop(): Promise<void> {
       await ticker.stop();
+      await weekly?.stop();
       await polling;
       await sender.stop(SHUTDOWN_FLUSH_MS);
     },

@@ -58,7 +58,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 0;
   }
   const zabbix = config.zabbix.url && config.zabbix.token ? new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }) : undefined;
-  const running = createApp({ config, api, store, me, log, clock: systemClock, ticker: cronTicker(), ...(zabbix ? { zabbix } : {}) });
+  const running = createApp({ config, api, store, me, log, clock: systemClock, ticker: cronTicker(), cron: (expr, tz) => cronTicker(expr, tz), ...(zabbix ? { zabbix } : {}) });
   await running.start(stop.signal);
   await stopped;
   const hardStop = setTimeout(() => {

@@ -99,6 +99,16 @@ export const configSchema = z.strictObject({
       group: nonEmpty('a Zulip user group name').optional(),
     })
     .prefault({}),
+  /** The weekly SLA report posted to the general stream (node-cron expression, in `timezone`). */
+  reports: z
+    .strictObject({
+      weeklyCron: z
+        .string()
+        .refine((e) => e.trim().split(/\s+/).length >= 5 && e.trim().split(/\s+/).length <= 6, { error: 'expected a cron expression like "0 9 * * 1"' })
+        .default('0 9 * * 1'),
+      topic: nonEmpty('a topic name').default('SLA report'),
+    })
+    .prefault({}),
   /** The team's naming conventions (non-critical workflow). */
   naming: z
     .strictObject({ organisation: nonEmpty('an organisation name').default('Delft Solutions Hosting') })

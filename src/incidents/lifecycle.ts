@@ -66,6 +66,42 @@ export class IncidentLifecycle {
     });
   }
 
+  /** Tracks an incident reported by other means (a customer mail, a cron mail, a manual topic). */
+  openManual(m: { eventId: string; incidentClass: Incident['incidentClass']; host: string; summary: string; stream: string; topic: string; by: string; messageId: number }): Incident {
+    const now = this.deps.clock.now();
+    const severity = m.incidentClass === 'critical' ? 'High' : m.incidentClass === 'non-critical' ? 'Average' : 'Information';
+    const incident: Incident = {
+      eventId: m.eventId,
+      triggerId: '',
+      host: m.host,
+      triggerName: m.summary,
+      itemText: '',
+      severity,
+      incidentClass: m.incidentClass,
+      link: '',
+      stream: m.stream,
+      topic: m.topic,
+      status: 'open',
+      openedAt: now,
+      openedMessageId: m.messageId,
+      lastAlertAt: now,
+      lastAlertMessageId: m.messageId,
+      alertCount: 0,
+    };
+    return this.save(incident, { eventId: m.eventId, at: now, kind: 'opened', actor: m.by, detail: `${severity}: reported by hand` });
+  }
+
+  /** Resolves the topic's open incidents by hand (`!resolve`, `!resolved-by`). */
+  resolveTopicManually(ref: TopicRef, by: string, resolution: 'manual' | 'linked', detail: string): Incident[] {
+    const { store, clock } = this.deps;
+    return store.transaction(() => {
+      const now = clock.now();
+      return store
+        .incidentsInTopic(ref, { openOnly: true })
+        .map((i) => this.save(resolve(i, { at: now, by, resolution }), { eventId: i.eventId, at: now, kind: 'resolved', actor: by, detail }));
+    });
+  }
+
   /** Pauses the topic's reminders; returns the incidents and the effective end (capped at the deadline). */
   snoozeTopic(ref: TopicRef, forMs: number, by: string): { incidents: Incident[]; until: number } {
     const { store, clock } = this.deps;

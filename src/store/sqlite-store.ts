@@ -265,6 +265,8 @@ class SqliteStore implements Store {
       latestForHost: db.prepare<[string, string, string], IncidentRow>(
         'SELECT * FROM incidents WHERE host = ? AND NOT (stream = ? AND topic = ?) ORDER BY opened_at DESC LIMIT 1',
       ),
+      openedBetween: db.prepare<[number, number], IncidentRow>('SELECT * FROM incidents WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at'),
+      ofHost: db.prepare<[string, number], IncidentRow>('SELECT * FROM incidents WHERE host = ? ORDER BY opened_at DESC LIMIT ?'),
       logsOfKind: db.prepare<[string, number], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
         'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE kind = ? AND at >= ? ORDER BY id',
       ),
@@ -349,6 +351,14 @@ class SqliteStore implements Store {
   latestElsewhereForHost(host: string, not: TopicRef): Incident | undefined {
     const r = this.stmts.latestForHost.get(host, not.stream, not.topic);
     return r ? toIncident(r) : undefined;
+  }
+
+  incidentsOpenedBetween(from: number, to: number): Incident[] {
+    return this.stmts.openedBetween.all(from, to).map(toIncident);
+  }
+
+  incidentsOfHost(host: string, limit: number): Incident[] {
+    return this.stmts.ofHost.all(host, limit).map(toIncident);
   }
 
   logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[] {

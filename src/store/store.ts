@@ -37,6 +37,10 @@ export interface IncidentStore {
   /** The latest incident of a host discussed in another topic than `not`. */
   latestElsewhereForHost(host: string, not: TopicRef): Incident | undefined;
   logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[];
+  /** Incidents opened in [from, to), oldest first. */
+  incidentsOpenedBetween(from: number, to: number): Incident[];
+  /** Every incident of a host, newest first (at most `limit`). */
+  incidentsOfHost(host: string, limit: number): Incident[];
   /** Follows a topic rename or move; returns how many incidents moved. */
   moveTopic(from: TopicRef, to: TopicRef): number;
   addLog(entry: IncidentLogEntry): void;
