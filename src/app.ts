@@ -18,6 +18,7 @@ import type { Incident } from './incidents/model';
 import { NonCriticalWorkflow } from './incidents/non-critical';
 import { ReminderEngine } from './reminders/engine';
 import type { Ticker } from './reminders/scheduler';
+import type { Metrics } from './ops/metrics';
 import { ResponderService } from './responders/service';
 import type { Store } from './store/store';
 import type { ZabbixApi } from './zabbix/client';
@@ -43,11 +44,12 @@ export interface AppDeps {
   /** Makes a ticker for a cron expression in a time zone (the weekly SLA report). */
   cron?: (expression: string, timeZone: string) => Ticker;
   zabbix?: ZabbixApi;
+  metrics?: Metrics;
 }
 
 export type App = ReturnType<typeof createApp>;
 
-export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix }: AppDeps) {
+export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, metrics }: AppDeps) {
 
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
   const sender = new OutboxSender({ outbox: store, api, clock, limiter, log });
@@ -88,13 +90,19 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
     ...incidentCommands({
       lifecycle,
-      ackListeners: [(acked, ctx, note) => sync?.acknowledgeFromChat(acked, ctx.message.senderName, note, ctx.reply)],
+      ackListeners: [
+        (acked, ctx) => {
+          for (const i of acked) metrics?.timeToAck.observe({ class: i.incidentClass }, Math.max(0, (ctx.now - i.openedAt) / 1000));
+        },
+        (acked, ctx, note) => sync?.acknowledgeFromChat(acked, ctx.message.senderName, note, ctx.reply),
+      ],
     }),
     ...trackingCommands(nonCritical),
     ...responderCommands(responders, config.timezone),
     ...reportCommands({ lifecycle, store, speaker, api, config, streamName: (id) => directory.name(id), selfEmail: me.email }),
   );
   bot.alertListeners.push((e) => nonCritical.onAlert(e));
+  bot.alertListeners.push(({ alert, outcome }) => metrics?.alerts.inc({ class: alert.incidentClass, outcome: outcome.kind }));
   bot.messageListeners.push((m) => nonCritical.onMessage(m));
   bot.alertListeners.push(({ outcome }) => {
     if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
@@ -119,13 +127,35 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   function tick(now: number): void {
     try {
       responders.expireHandlers(now);
-      reminders.tick(now);
+      const round = reminders.tick(now);
+      metrics?.reminders.inc(round.reminders);
+      metrics?.warnings.inc(round.warnings);
+      metrics?.breaches.inc(round.breaches);
       sync?.maybeRun(now);
     } catch (err) {
       log.error({ err }, 'scheduler round failed');
     }
   }
   const weekly = cron?.(config.reports.weeklyCron, config.timezone);
+  /** What /healthz says: the Zulip queue alive and polled recently, the store writable, the Zabbix sync state. */
+  function health(): { ok: boolean; [k: string]: unknown } {
+    const now = clock.now();
+    const s = poller.status;
+    const pollAgeSeconds = s.lastPollAt === undefined ? undefined : Math.round((now - s.lastPollAt) / 1000);
+    const zulipOk = s.queueId !== undefined && pollAgeSeconds !== undefined && pollAgeSeconds < 180;
+    let storeOk = true;
+    try {
+      store.setState('health.checkedAt', String(now));
+    } catch {
+      storeOk = false;
+    }
+    return {
+      ok: zulipOk && storeOk,
+      zulip: { ok: zulipOk, queueId: s.queueId ?? null, pollAgeSeconds: pollAgeSeconds ?? null, registrations: s.registrations, consecutiveFailures: s.consecutiveFailures },
+      store: { ok: storeOk, outboxDepth: store.size() },
+      zabbix: sync ? { configured: true, failing: sync.failing, lastOkAt: sync.lastOkAt ?? null, lastError: sync.lastError ?? null } : { configured: false },
+    };
+  }
   let polling: Promise<void> | undefined;
   return {
     bot,
@@ -137,6 +167,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     },
     poller,
     tick,
+    health,
     async start(signal: AbortSignal): Promise<void> {
       log.info({ user: me.email, streams: bot.streams }, 'zulip-sre-bot starting');
       sender.start();

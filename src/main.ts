@@ -3,7 +3,9 @@
  * until SIGTERM/SIGINT. Nothing else in the bot reads process.env or argv.
  */
 import { readFileSync } from 'node:fs';
-import { createApp } from './app';
+import { createApp, type App } from './app';
+import { startHttp } from './ops/http';
+import { instrument, Metrics } from './ops/metrics';
 import { loadConfig } from './config/load';
 import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
@@ -57,8 +59,32 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     store.close();
     return 0;
   }
-  const zabbix = config.zabbix.url && config.zabbix.token ? new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }) : undefined;
-  const running = createApp({ config, api, store, me, log, clock: systemClock, ticker: cronTicker(), cron: (expr, tz) => cronTicker(expr, tz), ...(zabbix ? { zabbix } : {}) });
+  let app: App | undefined;
+  const metrics = new Metrics({
+    openIncidents: () => store.openIncidents(),
+    outboxDepth: () => store.size(),
+    registrations: () => app?.poller.status.registrations ?? 0,
+    botStats: () => app?.bot.stats ?? { malformedAlerts: 0, commands: 0 },
+  });
+  const zabbix = config.zabbix.url && config.zabbix.token ? instrument(new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix', metrics) : undefined;
+  app = createApp({
+    config,
+    api: instrument(api, 'zulip', metrics),
+    store,
+    me,
+    log,
+    clock: systemClock,
+    ticker: cronTicker(),
+    cron: (expr, tz) => cronTicker(expr, tz),
+    metrics,
+    ...(zabbix ? { zabbix } : {}),
+  });
+  const running = app;
+  const http =
+    config.http.port !== undefined
+      ? await startHttp(config.http.port, { health: () => running.health(), metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }) })
+      : undefined;
+  if (http) log.info({ port: http.port }, `http listening on port ${http.port} (/healthz, /metrics)`);
   await running.start(stop.signal);
   await stopped;
   const hardStop = setTimeout(() => {
@@ -67,6 +93,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }, 4_500);
   hardStop.unref();
   await running.stop();
+  await http?.close();
   store.close();
   log.info('stopped');
   return 0;

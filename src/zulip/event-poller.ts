@@ -23,6 +23,7 @@ export interface MessageCursor {
 export interface PollerStatus {
   queueId?: string;
   registrations: number;
+  /** When a long-poll last started or returned. */
   lastPollAt?: number;
   consecutiveFailures: number;
 }
@@ -82,6 +83,7 @@ export class EventPoller {
     while (!signal.aborted) {
       let events: ZulipEvent[] | undefined;
       try {
+        this.status.lastPollAt = this.now();
         events = await untilAborted(this.deps.api.getEvents(queueId, last), signal);
         this.status.lastPollAt = this.now();
       } catch (err) {

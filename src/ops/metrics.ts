@@ -1,0 +1,119 @@
+/**
+ * Prometheus metrics (prom-client: the only importer). Counters are moved by the parts of the
+ * bot through small functions; gauges read the store and the poller when scraped.
+ */
+import client from 'prom-client';
+
+export interface MetricSources {
+  /** Counts kept by the bot itself. */
+  botStats: () => { malformedAlerts: number; commands: number };
+  /** Open incidents by class and state. */
+  openIncidents: () => { incidentClass: string; status: string }[];
+  outboxDepth: () => number;
+  registrations: () => number;
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly alerts = new client.Counter({ name: 'sre_bot_alerts_received_total', help: 'Zabbix alert posts handled, by class and outcome', labelNames: ['class', 'outcome'], registers: [this.registry] });
+  readonly reminders = new client.Counter({ name: 'sre_bot_reminders_sent_total', help: 'Unacknowledged-incident reminders posted', registers: [this.registry] });
+  readonly warnings = new client.Counter({ name: 'sre_bot_sla_warnings_total', help: '75% SLA deadline warnings posted', registers: [this.registry] });
+  readonly breaches = new client.Counter({ name: 'sre_bot_sla_breaches_total', help: 'SLA deadlines breached', registers: [this.registry] });
+  readonly timeToAck = new client.Histogram({
+    name: 'sre_bot_time_to_acknowledge_seconds',
+    help: 'Time from an incident opening to its acknowledgement',
+    labelNames: ['class'],
+    buckets: [60, 300, 900, 1800, 3600, 3 * 3600, 9 * 3600, 24 * 3600, 72 * 3600],
+    registers: [this.registry],
+  });
+  readonly requests = new client.Histogram({
+    name: 'sre_bot_requests_seconds',
+    help: 'Requests to Zulip and Zabbix, by target, method and result',
+    labelNames: ['target', 'method', 'result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly requestErrors = new client.Counter({ name: 'sre_bot_request_errors_total', help: 'Failed requests to Zulip and Zabbix, by target and code', labelNames: ['target', 'method', 'code'], registers: [this.registry] });
+
+  constructor(sources: MetricSources) {
+    const registry = this.registry;
+    new client.Gauge({
+      name: 'sre_bot_incidents_open',
+      help: 'Open incidents by class and state',
+      labelNames: ['class', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const i of sources.openIncidents()) this.inc({ class: i.incidentClass, state: i.status });
+      },
+    });
+    new client.Counter({
+      name: 'sre_bot_alerts_malformed_total',
+      help: 'Posts from alert senders that were not Zabbix alerts',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(sources.botStats().malformedAlerts);
+      },
+    });
+    new client.Counter({
+      name: 'sre_bot_commands_total',
+      help: 'Commands handled',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(sources.botStats().commands);
+      },
+    });
+    new client.Gauge({
+      name: 'sre_bot_outbox_depth',
+      help: 'Messages and reactions waiting to be sent to Zulip',
+      registers: [registry],
+      collect() {
+        this.set(sources.outboxDepth());
+      },
+    });
+    new client.Gauge({
+      name: 'sre_bot_queue_registrations',
+      help: 'Zulip event queue registrations since start (more than one: expired queues or reconnects)',
+      registers: [registry],
+      collect() {
+        this.set(sources.registrations());
+      },
+    });
+  }
+
+  /** Times a call and counts its failures; the error passes through. */
+  async timed<T>(target: 'zulip' | 'zabbix', method: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.requests.startTimer({ target, method });
+    try {
+      const v = await fn();
+      end({ result: 'ok' });
+      return v;
+    } catch (err) {
+      end({ result: 'error' });
+      const e = err as { code?: unknown; kind?: unknown };
+      this.requestErrors.inc({ target, method, code: String(e.code ?? e.kind ?? 'error') });
+      throw err;
+    }
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** Wraps every method of an API object so each call is timed and its failures counted. */
+export function instrument<T extends object>(api: T, target: 'zulip' | 'zabbix', metrics: Metrics): T {
+  return new Proxy(api, {
+    get(obj, prop, receiver) {
+      const v = Reflect.get(obj, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => metrics.timed(target, String(prop), () => (v as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+    },
+  });
+}

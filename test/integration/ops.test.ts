@@ -1,0 +1,66 @@
+/** /healthz and /metrics on the running bot: the numbers move with what happens. */
+import { FakeZulip } from '../support/fake-zulip';
+import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import { alertPost } from '../support/factories';
+
+jest.setTimeout(60_000);
+
+let fake: FakeZulip;
+let w: World;
+let bot: BotProcess | undefined;
+
+beforeEach(async () => {
+  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
+  w = setUpWorld(fake, { http: { port: 0 }, sla: { critical: { remindEvery: '1s', resolveWithin: '4s' } } });
+  bot = BotProcess.start(w.configPath);
+  await bot.live();
+});
+
+afterEach(async () => {
+  await bot?.kill('SIGKILL');
+  await fake.stop();
+});
+
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+test('metrics and health follow alerts, reminders, breaches, commands, errors and queue re-registrations', async () => {
+  const port = Number((await bot!.waitForLog((l) => l.msg !== undefined && String(l.msg).startsWith('http listening'))).port);
+  const get = async (path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: r.status, text: await r.text() };
+  };
+  const h0 = await get('/healthz');
+  expect(h0.status).toBe(200);
+  expect(JSON.parse(h0.text)).toMatchObject({ ok: true, zulip: { ok: true, registrations: 1 }, store: { ok: true }, zabbix: { configured: false } });
+  const m0 = (await get('/metrics')).text;
+  expect(metric(m0, 'sre_bot_incidents_open', 'class="critical",state="open"')).toBe(0);
+
+  const p = fake.post(w.zabbix.email, STREAMS.critical, 'web-01', alertPost({ host: 'web-01', eventId: '1', trigger: 'Down' }));
+  fake.post(w.zabbix.email, STREAMS.critical, 'web-01', 'PROBLEM (Bogus) alert on nothing');
+  await bot!.waitForLog((l) => l.messageId === p.id);
+  await fake.waitForMessage((m) => m.sender_email === w.bot.email && m.content.includes('SLA breached'), { timeoutMs: 10_000 });
+  fake.failNext(1, { status: 500, path: /\/messages$/, method: 'POST' });
+  const ack = fake.post(w.ann.email, STREAMS.critical, 'web-01', '!ack');
+  await fake.waitForMessage((m) => m.sender_email === w.bot.email && m.content.startsWith('✅'), { afterId: ack.id });
+  fake.expireAllQueues();
+  await bot!.live();
+
+  const m1 = (await get('/metrics')).text;
+  expect(metric(m1, 'sre_bot_alerts_received_total', 'class="critical",outcome="opened"')).toBe(1);
+  expect(metric(m1, 'sre_bot_alerts_malformed_total')).toBe(1);
+  expect(metric(m1, 'sre_bot_incidents_open', 'class="critical",state="acknowledged"')).toBe(1);
+  expect(metric(m1, 'sre_bot_reminders_sent_total')).toBeGreaterThanOrEqual(1);
+  expect(metric(m1, 'sre_bot_sla_breaches_total')).toBe(1);
+  expect(metric(m1, 'sre_bot_commands_total')).toBe(1);
+  expect(metric(m1, 'sre_bot_time_to_acknowledge_seconds_count', 'class="critical"')).toBe(1);
+  expect(metric(m1, 'sre_bot_request_errors_total', 'target="zulip",method="sendStreamMessage",code="network"')).toBe(1);
+  expect(metric(m1, 'sre_bot_requests_seconds_count', 'target="zulip",method="sendStreamMessage",result="ok"')).toBeGreaterThanOrEqual(3);
+  expect(metric(m1, 'sre_bot_queue_registrations')).toBe(2);
+  expect(metric(m1, 'sre_bot_outbox_depth')).toBe(0);
+  const h1 = JSON.parse((await get('/healthz')).text) as { zulip: { registrations: number } };
+  expect(h1.zulip.registrations).toBe(2);
+  expect((await get('/nope')).status).toBe(404);
+});
