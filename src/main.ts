@@ -28,7 +28,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stdout.write('config ok\n');
     return 0;
   }
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, undefined, process.stdout.isTTY === true && env.LOG_FORMAT !== 'json');
   let store: Store;
   try {
     store = openSqliteStore(config.store.path);

@@ -21,8 +21,11 @@ export const REDACT_PATHS = [
   'config.zabbix.token',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { name: 'zulip-sre-bot' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+/** JSON lines in production; readable lines when `pretty` (the composition root passes stdout.isTTY). */
+export function createLogger(level: string, destination?: pino.DestinationStream, pretty = false): Logger {
+  const options: pino.LoggerOptions = { level, base: { name: 'zulip-sre-bot' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  if (pretty && !destination) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' } } });
+  return pino(options, destination);
 }
 
 /** A logger that writes nothing (tests). */

@@ -132,3 +132,15 @@ test('an acknowledgement made in Zabbix stops the reminders and shows in the top
   mark('topic marked ✔ while firing: the bot says Zabbix still fires');
   send(1);
 }, 300_000);
+
+test('the importable media type file (zabbix/zulip-media-type.yaml) imports into Zabbix 6.0', async () => {
+  const rpc = async (method: string, params: unknown) => {
+    const r = await fetch(`${env.url}/api_jsonrpc.php`, { method: 'POST', headers: { 'content-type': 'application/json-rpc' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, auth: env.token, method, params }) });
+    return (await r.json()) as { result?: unknown; error?: unknown };
+  };
+  const imported = await rpc('configuration.import', { format: 'yaml', rules: { mediaTypes: { createMissing: true, updateExisting: true } }, source: readFileSync(join(ROOT, 'zabbix/zulip-media-type.yaml'), 'utf8') });
+  expect(imported).toEqual(expect.objectContaining({ result: true }));
+  const got = (await rpc('mediatype.get', { filter: { name: 'Zulip (zulip-sre-bot)' }, output: ['type'], selectMessageTemplates: 'extend' })) as { result: { type: string; message_templates: unknown[] }[] };
+  expect(got.result[0]?.type).toBe('4');
+  expect(got.result[0]?.message_templates).toHaveLength(3);
+});
