@@ -7,6 +7,7 @@ import { coreCommands } from './commands/core-commands';
 import { incidentCommands } from './commands/incident-commands';
 import { CommandRegistry } from './commands/registry';
 import { responderCommands } from './commands/responder-commands';
+import { helpCommands } from './commands/help-commands';
 import { trackingCommands } from './commands/tracking-commands';
 import { reportCommands, reportWindow, slaReportText } from './commands/report-commands';
 import type { BotConfig } from './config/schema';
@@ -20,6 +21,8 @@ import { ReminderEngine } from './reminders/engine';
 import type { Ticker } from './reminders/scheduler';
 import type { Metrics } from './ops/metrics';
 import { ResponderService } from './responders/service';
+import { RunbookAdvisor } from './runbook/advisor';
+import { RecheckService } from './runbook/recheck';
 import type { Store } from './store/store';
 import type { ZabbixApi } from './zabbix/client';
 import { ZabbixSync } from './zabbix/sync';
@@ -86,6 +89,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   }
   const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
   const responders = new ResponderService({ store, speaker, api, config, clock, log });
+  const runbook = new RunbookAdvisor({ store, speaker, config, clock, log });
+  const recheck = new RecheckService({ ...(zabbix && config.zabbix.url ? { zabbix } : {}), store, clock, log, waitMs: config.runbook.recheck.wait });
   commands.add(
     ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
     ...incidentCommands({
@@ -101,13 +106,17 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     ...responderCommands(responders, config.timezone),
     ...reportCommands({ lifecycle, store, speaker, api, config, streamName: (id) => directory.name(id), selfEmail: me.email }),
   );
+  commands.add(...helpCommands({ recheck }));
   bot.alertListeners.push((e) => nonCritical.onAlert(e));
+  // Before linkEarlierTopic: the hint and client prompt are the first thing the bot says in a new topic.
+  bot.alertListeners.push((e) => runbook.onAlert(e));
   bot.alertListeners.push(({ alert, outcome }) => metrics?.alerts.inc({ class: alert.incidentClass, outcome: outcome.kind }));
   bot.messageListeners.push((m) => nonCritical.onMessage(m));
   bot.alertListeners.push(({ outcome }) => {
     if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
   });
   bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
+  bot.topicMoveListeners.push((from, to) => runbook.onTopicMove(from, to));
   const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: config.timezone, addressee: (ref, now) => responders.addressee(ref, now) });
   const poller = new EventPoller({
     api,
@@ -132,6 +141,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       metrics?.warnings.inc(round.warnings);
       metrics?.breaches.inc(round.breaches);
       sync?.maybeRun(now);
+      runbook.tick(now);
     } catch (err) {
       log.error({ err }, 'scheduler round failed');
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { runbookSchema } from '../runbook/config';
 
 /** A duration string ("1h") validated and turned into milliseconds. */
 const duration = (fallback: string) =>
@@ -129,6 +130,8 @@ export const configSchema = z.strictObject({
   rateLimit: z
     .strictObject({ perMinute: z.number().int().min(1).max(10_000).default(150) })
     .prefault({}),
+  /** Runbook hints, the client-communication prompt, !recheck, several hosts at once (src/runbook/config.ts). */
+  runbook: runbookSchema,
 });
 
 export type BotConfig = z.output<typeof configSchema>;

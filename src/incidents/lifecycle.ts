@@ -157,7 +157,7 @@ export class IncidentLifecycle {
         [
           `⚠️ This topic was marked resolved by ${neutralizeMentions(by)}, but ${firing.length === 1 ? 'this trigger' : 'these triggers'} may still be firing:`,
           ...lines,
-          'Per the process, mark the topic resolved only when no other triggers fire for the host: verify the trigger no longer fires (Zabbix "Execute now"), then resolve. The incidents are closed in the bot; a new PROBLEM reopens tracking.',
+          `Per the process, mark the topic resolved only when no other triggers fire for the host: verify the trigger no longer fires (${this.deps.firing ? '`!recheck` here has Zabbix execute its items now ("Execute now") and reports back' : 'Zabbix "Execute now"'}), then resolve. The incidents are closed in the bot; a new PROBLEM reopens tracking.`,
         ].join('\n'),
       );
     });

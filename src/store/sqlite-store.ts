@@ -96,6 +96,15 @@ const MIGRATIONS: readonly string[] = [
      until INTEGER NOT NULL,
      PRIMARY KEY (stream, topic_key)
    );`,
+  // Runbook advice posted per host topic: hints per trigger, the client prompt once (src/runbook/).
+  `CREATE TABLE advice_posts (
+     stream TEXT NOT NULL,
+     topic_key TEXT NOT NULL,
+     trigger_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (stream, topic_key, trigger_id, kind)
+   );`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
@@ -300,6 +309,8 @@ class SqliteStore implements Store {
       removeHandler: db.prepare('DELETE FROM handlers WHERE stream = ? AND topic_key = ?'),
       moveHandlers: db.prepare('UPDATE OR IGNORE handlers SET stream = ?, topic_key = ? WHERE stream = ? AND topic_key = ?'),
       addChecklist: db.prepare('INSERT OR IGNORE INTO checklists (stream, topic_key, trigger_id, at) VALUES (?, ?, ?, ?)'),
+      addAdvice: db.prepare('INSERT OR IGNORE INTO advice_posts (stream, topic_key, trigger_id, kind, at) VALUES (?, ?, ?, ?, ?)'),
+      clearAdvice: db.prepare('DELETE FROM advice_posts WHERE stream = ? AND topic_key = ?'),
       addLog: db.prepare('INSERT INTO incident_log (event_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)'),
       history: db.prepare<[string], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
         'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE event_id = ? ORDER BY id',
@@ -435,6 +446,14 @@ class SqliteStore implements Store {
 
   markChecklistPosted(ref: TopicRef, triggerId: string, at: number): boolean {
     return this.stmts.addChecklist.run(ref.stream, topicKey(ref.topic), triggerId, at).changes > 0;
+  }
+
+  markAdvicePosted(ref: TopicRef, triggerId: string, kind: string, at: number): boolean {
+    return this.stmts.addAdvice.run(ref.stream, topicKey(ref.topic), triggerId, kind, at).changes > 0;
+  }
+
+  clearAdvice(ref: TopicRef): number {
+    return this.stmts.clearAdvice.run(ref.stream, topicKey(ref.topic)).changes;
   }
 
   addLog(e: IncidentLogEntry): void {

@@ -107,7 +107,15 @@ export interface StateStore {
   setState(key: string, value: string): void;
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox {
+/** Runbook advice (hints, client prompts) posted per host topic (src/runbook/advisor.ts). */
+export interface AdviceStore {
+  /** True when `kind` was not posted yet in this topic for this trigger (and records it). */
+  markAdvicePosted(ref: TopicRef, triggerId: string, kind: string, at: number): boolean;
+  /** Forgets what was posted in the topic (it was marked resolved); returns how many marks went. */
+  clearAdvice(ref: TopicRef): number;
+}
+
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;
