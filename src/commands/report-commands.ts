@@ -2,7 +2,7 @@
  * The rest of the process: external reports (!incident, !track), resolving by hand (!resolve,
  * !resolved-by), postmortem drafts (!postmortem) and SLA reports (!sla).
  */
-import type { BotConfig } from '../config/schema';
+import { streamForClass, type BotConfig } from '../config/schema';
 import { neutralizeMentions, topicLink } from '../core/text';
 import type { IncidentLifecycle } from '../incidents/lifecycle';
 import { isResolvedTopic } from '../incidents/lifecycle';
@@ -33,10 +33,6 @@ export interface ReportCommandDeps {
   config: Pick<BotConfig, 'streams' | 'timezone' | 'alerts' | 'zulip'>;
   streamName: (id: number) => Promise<string | undefined>;
   selfEmail: string;
-}
-
-function streamFor(c: IncidentClass, s: BotConfig['streams']): string {
-  return c === 'critical' ? s.critical : c === 'non-critical' ? s.nonCritical : s.informational;
 }
 
 /** `#**stream>topic**` or a Zulip link to a topic (`…#narrow/channel/24-name/topic/web-01…`). */
@@ -80,7 +76,7 @@ export function reportCommands(d: ReportCommandDeps): Command[] {
         if (!m || !cls) throw new UsageError('Give the class, the host or service, and a summary.');
         const host = (m[2] as string).slice(0, 60);
         const summary = (m[3] as string).trim().slice(0, 500);
-        const stream = streamFor(cls, d.config.streams);
+        const stream = streamForClass(d.config.streams, cls);
         const topic = host;
         const incident = d.lifecycle.openManual({ eventId: `M${ctx.message.id}`, incidentClass: cls, host, summary, stream, topic, by: ctx.message.senderName, messageId: ctx.message.id });
         d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${neutralizeMentions(host)}**: ${neutralizeMentions(summary)}\n${neutralizeMentions(ctx.message.senderName)} took responsibility (reported in ${topicLink(ctx.message.stream, ctx.message.topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);

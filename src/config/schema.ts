@@ -135,4 +135,9 @@ export const configSchema = z.strictObject({
 });
 
 export type BotConfig = z.output<typeof configSchema>;
+
+/** The SRE stream where incidents of a class are discussed. */
+export function streamForClass(streams: BotConfig['streams'], c: 'critical' | 'non-critical' | 'informational'): string {
+  return c === 'critical' ? streams.critical : c === 'non-critical' ? streams.nonCritical : streams.informational;
+}
 export type SlaConfig = BotConfig['sla'];

@@ -21,4 +21,14 @@ export interface ZabbixAlert {
   emoji?: string;
 }
 
+/** The team's classes: Disaster and High are critical, Average and Warning non-critical, the rest informational. */
+export const SEVERITY_CLASS: Readonly<Record<Severity, IncidentClass>> = {
+  Disaster: 'critical',
+  High: 'critical',
+  Average: 'non-critical',
+  Warning: 'non-critical',
+  Information: 'informational',
+  'Not classified': 'informational',
+};
+
 export type ParseResult = { ok: true; alert: ZabbixAlert } | { ok: false; reason: string };

@@ -10,7 +10,7 @@
  * rejected up front, and every regular expression is anchored with bounded quantifiers over disjoint
  * character classes (no catastrophic backtracking); everything else is single-pass scanning.
  */
-import type { AlertStatus, IncidentClass, ParseResult, Severity, ZabbixAlert } from './alert';
+import { SEVERITY_CLASS, type AlertStatus, type ParseResult, type Severity, type ZabbixAlert } from './alert';
 
 export const MAX_ALERT_POST_LENGTH = 20_000;
 
@@ -33,15 +33,6 @@ const SEVERITIES: ReadonlyMap<string, Severity> = new Map([
   ['high', 'High'],
   ['disaster', 'Disaster'],
 ]);
-
-const SEVERITY_CLASS: Readonly<Record<Severity, IncidentClass>> = {
-  Disaster: 'critical',
-  High: 'critical',
-  Average: 'non-critical',
-  Warning: 'non-critical',
-  Information: 'informational',
-  'Not classified': 'informational',
-};
 
 /** `:name:` emoji code as Zulip writes it. */
 const EMOJI_CODE_RE = /^:[A-Za-z0-9_+-]{1,64}:/;

@@ -4,7 +4,7 @@
  * never arrived) into the incidents and their topics. When Zabbix fails, the bot keeps working
  * from chat and says so once in the general stream, and once when it recovers.
  */
-import type { BotConfig } from '../config/schema';
+import { streamForClass, type BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import { neutralizeMentions } from '../core/text';
@@ -12,7 +12,7 @@ import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
 import { acknowledge, resolve, type Incident } from '../incidents/model';
 import type { Store } from '../store/store';
 import type { Speaker } from '../zulip/speaker';
-import type { IncidentClass } from './alert';
+import { SEVERITY_CLASS } from './alert';
 import type { ZabbixApi, ZabbixEvent } from './client';
 
 const FAILING_KEY = 'zabbix.sync.failing';
@@ -21,14 +21,6 @@ const FIRST_SYNC_KEY = 'zabbix.sync.since';
 const LOST_GRACE_MS = 90_000;
 const CHUNK = 200;
 
-const CLASS_OF: Record<string, IncidentClass> = {
-  Disaster: 'critical',
-  High: 'critical',
-  Average: 'non-critical',
-  Warning: 'non-critical',
-  Information: 'informational',
-  'Not classified': 'informational',
-};
 
 /** Zabbix event ids are digits; incidents reported by hand have other ids. */
 export function isZabbixEvent(i: Incident): boolean {
@@ -173,8 +165,8 @@ export class ZabbixSync {
   private adoptLost(e: ZabbixEvent, result: SyncResult): void {
     const { store, speaker, lifecycle, config, clock } = this.deps;
     const host = e.hosts[0]?.name ?? e.hosts[0]?.host ?? 'unknown host';
-    const incidentClass = CLASS_OF[e.severity] ?? 'informational';
-    const stream = incidentClass === 'critical' ? config.streams.critical : incidentClass === 'non-critical' ? config.streams.nonCritical : config.streams.informational;
+    const incidentClass = SEVERITY_CLASS[e.severity];
+    const stream = streamForClass(config.streams, incidentClass);
     const link = `${this.deps.zabbixUrl}/tr_events.php?triggerid=${e.triggerId}&eventid=${e.eventId}`;
     const now = clock.now();
     const incident: Incident = {

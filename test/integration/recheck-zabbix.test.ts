@@ -20,6 +20,7 @@ import { ZabbixClient } from '../../src/zabbix/client';
 import { BotProcess, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
 import { alertPost } from '../support/factories';
+import { until } from '../support/wait';
 
 jest.setTimeout(300_000);
 
@@ -68,15 +69,6 @@ function send(value: 0 | 1): boolean {
   return /processed: 1/.test(r.stdout);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const triggerValue = async () => (await zbx.triggerItems([triggerId]))[0]?.value;
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ZabbixClient } from '../../src/zabbix/client';
 import { BotProcess, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
+import { until } from '../support/wait';
 
 jest.setTimeout(600_000);
 
@@ -37,15 +38,6 @@ function send(value: 0 | 1): void {
   execFileSync('zabbix_sender', ['-z', '127.0.0.1', '-p', String(env.serverPort), '-s', env.hostName, '-k', env.itemKey, '-o', String(value)], { stdio: 'pipe' });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
   const started = Date.now();

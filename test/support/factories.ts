@@ -2,7 +2,7 @@
 import { validateConfig } from '../../src/config/load';
 import type { BotConfig } from '../../src/config/schema';
 import type { Incident } from '../../src/incidents/model';
-import type { IncidentClass, Severity, ZabbixAlert } from '../../src/zabbix/alert';
+import { SEVERITY_CLASS, type Severity, type ZabbixAlert } from '../../src/zabbix/alert';
 
 export const T0 = Date.UTC(2026, 10, 21, 3, 0, 0);
 export const MIN = 60_000;
@@ -18,14 +18,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): BotConfig {
   return r.config;
 }
 
-const CLASS_OF: Record<Severity, IncidentClass> = {
-  Disaster: 'critical',
-  High: 'critical',
-  Average: 'non-critical',
-  Warning: 'non-critical',
-  Information: 'informational',
-  'Not classified': 'informational',
-};
+const CLASS_OF = SEVERITY_CLASS;
 
 export function alert(p: Partial<ZabbixAlert> = {}): ZabbixAlert {
   const severity = p.severity ?? 'High';
