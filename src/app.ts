@@ -55,10 +55,21 @@ export type App = ReturnType<typeof createApp>;
 export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, metrics }: AppDeps) {
 
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
-  const sender = new OutboxSender({ outbox: store, api, clock, limiter, log });
+  const sender = new OutboxSender({ outbox: store, api, clock, limiter, log, selfEmail: me.email });
   const speaker = new OutboxSpeaker(store, clock, () => sender.kick());
   const directory = new StreamDirectory(api);
   const commands = new CommandRegistry();
+  const cursor = {
+    get: (): number | undefined => {
+      const v = store.getState(CURSOR_KEY);
+      return v === undefined ? undefined : Number(v);
+    },
+    set: (id: number): void => {
+      // Never moves back (a command's marker and the poller may both set it).
+      const cur = Number(store.getState(CURSOR_KEY) ?? -1);
+      if (id > cur) store.setState(CURSOR_KEY, String(id));
+    },
+  };
   const bot = new Bot({
     config,
     store,
@@ -69,6 +80,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     selfId: me.id,
     streamName: (id) => directory.name(id),
     learnStream: (id, name) => directory.learn(id, name),
+    markHandled: (id) => cursor.set(id),
   });
   const userNames = new Map<number, string>();
   let sync: ZabbixSync | undefined;
@@ -121,13 +133,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   const poller = new EventPoller({
     api,
     sink: bot,
-    cursor: {
-      get: () => {
-        const v = store.getState(CURSOR_KEY);
-        return v === undefined ? undefined : Number(v);
-      },
-      set: (id) => store.setState(CURSOR_KEY, String(id)),
-    },
+    cursor,
     streams: bot.streams,
     log,
     onLive: () => log.info('polling live'),

@@ -39,6 +39,8 @@ export interface BotDeps {
   selfId: number;
   streamName: (id: number) => Promise<string | undefined>;
   learnStream?: (id: number, name: string) => void;
+  /** Stores the bot's position (the last handled message id), inside the caller's transaction. */
+  markHandled?: (messageId: number) => void;
 }
 
 export class Bot implements EventSink {
@@ -87,13 +89,15 @@ export class Bot implements EventSink {
         topic: m.topic,
         senderName: m.senderName,
       });
-      if (result.kind === 'ignored') return result;
+      if (result.kind === 'ignored' || result.kind === 'replayed') return result;
       const incident = schedule(result.incident, this.deps.config.sla);
       store.putIncident(incident, result.log);
       return { ...result, incident };
     });
     this.stats.alerts++;
-    if (outcome.kind === 'ignored') {
+    if (outcome.kind === 'replayed') {
+      this.deps.log.info({ messageId: m.id, eventId: alert.eventId }, 'alert post handled before (replay after a restart); nothing changes');
+    } else if (outcome.kind === 'ignored') {
       this.stats.ignoredOk++;
       this.deps.log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
     } else {
@@ -118,19 +122,30 @@ export class Bot implements EventSink {
   }
 
   /** The command's error boundary: a usage problem gets the usage line, a failure is logged and said. */
-  private async runCommand(m: StreamMessage, cmd: Command, args: string, reply: (content: string) => void): Promise<void> {
+  private async runCommand(m: StreamMessage, cmd: Command, args: string, send: (content: string) => void): Promise<void> {
     const name = cmd.name;
     this.deps.log.info({ messageId: m.id, command: name, by: m.senderEmail }, `command !${name}`);
+    // Replies are held until the command is done, then queued together with the bot's position in
+    // one transaction: a crash before that replays the command, a crash after it cannot answer twice.
+    // (Replies a command makes later, from background work, go out directly.)
+    let held: string[] | undefined = [];
+    const reply = (content: string) => (held ? held.push(content) : send(content));
     try {
       await cmd.run({ message: m, args, now: this.deps.clock.now(), reply });
     } catch (err) {
       if (err instanceof UsageError) {
         reply(`${err.detail}\nUsage: \`${cmd.usage}\``);
-        return;
+      } else {
+        this.deps.log.error({ err, messageId: m.id, command: name }, 'command failed');
+        reply(`Sorry, \`!${name}\` failed with an internal error (logged). Usage: \`${cmd.usage}\``);
       }
-      this.deps.log.error({ err, messageId: m.id, command: name }, 'command failed');
-      reply(`Sorry, \`!${name}\` failed with an internal error (logged). Usage: \`${cmd.usage}\``);
     }
+    const replies = held;
+    held = undefined;
+    this.deps.store.transaction(() => {
+      for (const r of replies) send(r);
+      this.deps.markHandled?.(m.id);
+    });
   }
 
   /** Direct messages: read-only commands are answered privately; the rest point to the SRE streams. */

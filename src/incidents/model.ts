@@ -79,6 +79,8 @@ export interface AlertPost {
 export type AlertOutcome =
   | { kind: 'opened'; incident: Incident; log: IncidentLogEntry }
   | { kind: 'repeated'; incident: Incident; log: IncidentLogEntry }
+  /** The same post handled again (a replay after a crash): nothing changes. */
+  | { kind: 'replayed'; incident: Incident }
   | { kind: 'resolved'; incident: Incident; log: IncidentLogEntry }
   /** An alert that changes nothing (an OK for an unknown or already resolved event). */
   | { kind: 'ignored'; reason: string };
@@ -107,6 +109,7 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
       };
       return { kind: 'opened', incident, log: { eventId: alert.eventId, at: post.at, kind: 'opened', actor: post.senderName, detail: `${alert.severity}: ${alert.triggerName}` } };
     }
+    if (post.messageId <= existing.lastAlertMessageId) return { kind: 'replayed', incident: existing };
     // The same problem posted again (Zabbix's repeat or update notification): same incident.
     const incident: Incident = {
       ...existing,
@@ -118,8 +121,9 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
     return { kind: 'repeated', incident, log: { eventId: alert.eventId, at: post.at, kind: 'repeated', actor: post.senderName, detail: `posted again (#${incident.alertCount})` } };
   }
   if (!existing) return { kind: 'ignored', reason: `OK for event ${alert.eventId}, which is not tracked` };
+  if (existing.status === 'resolved' && existing.resolution === 'ok-alert' && existing.lastAlertMessageId >= post.messageId) return { kind: 'replayed', incident: existing };
   if (existing.status === 'resolved') return { kind: 'ignored', reason: `OK for event ${alert.eventId}, already resolved` };
-  const incident = resolve(existing, { at: post.at, by: post.senderName, resolution: 'ok-alert' });
+  const incident = { ...resolve(existing, { at: post.at, by: post.senderName, resolution: 'ok-alert' }), lastAlertMessageId: Math.max(existing.lastAlertMessageId, post.messageId) };
   return { kind: 'resolved', incident, log: { eventId: alert.eventId, at: post.at, kind: 'resolved', actor: post.senderName, detail: 'OK alert from Zabbix' } };
 }
 

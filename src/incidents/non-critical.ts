@@ -71,7 +71,9 @@ export class NonCriticalWorkflow {
 
   onAlert({ alert, outcome, message }: AlertEvent): void {
     if (alert.incidentClass !== 'non-critical' || alert.status !== 'PROBLEM') return;
-    if (outcome.kind !== 'opened' && outcome.kind !== 'repeated') return;
+    // A replayed post (crash between handling and the position being saved) gets the same
+    // treatment: the reaction and the checklist marker make it idempotent.
+    if (outcome.kind !== 'opened' && outcome.kind !== 'repeated' && outcome.kind !== 'replayed') return;
     const { store, speaker } = this.deps;
     const ref = { stream: message.stream, topic: message.topic };
     const known = store.projectIdsIn(ref).filter((r) => r.triggerId === undefined || r.triggerId === alert.triggerId);

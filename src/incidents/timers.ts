@@ -81,7 +81,7 @@ export interface Fired {
 
 /**
  * Fires what is due at `now`, once: a reminder owed several times over (after downtime) is
- * posted once and the next one is set after `now`; of a deadline's 75 % warning and breach, only
+ * posted once and the next one is set a full interval after `now`; of a deadline's 75 % warning and breach, only
  * the latest that fell due is posted.
  */
 export function fireDue(i: Incident, sla: SlaConfig, now: number): Fired {
@@ -90,8 +90,10 @@ export function fireDue(i: Incident, sla: SlaConfig, now: number): Fired {
   let reminder: FiredReminder | undefined;
   const due = reminderDueAt(i, sla);
   if (due !== undefined && due <= now) {
+    // The next one on the cadence from opening, but never sooner than a full interval after this
+    // one: a round that fired late (downtime, a busy tick) must not be followed by one at once.
     const periods = Math.floor((now - i.openedAt) / every) + 1;
-    t = { ...t, nextReminderAt: i.openedAt + periods * every, remindersSent: t.remindersSent + 1, lastReminderAt: now };
+    t = { ...t, nextReminderAt: Math.max(i.openedAt + periods * every, now + every), remindersSent: t.remindersSent + 1, lastReminderAt: now };
     delete t.snoozedUntil;
     reminder = { incident: i, unacknowledgedFor: now - i.openedAt };
   }

@@ -50,6 +50,8 @@ export interface QueueRegistration {
 export interface Narrow {
   stream?: string;
   topic?: string;
+  /** Sender email. */
+  sender?: string;
 }
 
 export interface ZulipUser {
@@ -66,6 +68,8 @@ export interface ZulipApi {
   getEvents(queueId: string, lastEventId: number): Promise<ZulipEvent[]>;
   /** Messages after `afterId` (exclusive), oldest first, at most `limit`. */
   getMessagesAfter(afterId: number, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundNewest: boolean }>;
+  /** The newest messages matching the narrow, oldest first, at most `limit`. */
+  latestMessages(narrow: Narrow, limit: number): Promise<StreamMessage[]>;
   sendStreamMessage(stream: string, topic: string, content: string): Promise<number>;
   addReaction(messageId: number, emojiName: string): Promise<void>;
   sendDirectMessage(toEmails: readonly string[], content: string): Promise<number>;

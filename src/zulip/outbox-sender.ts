@@ -20,10 +20,16 @@ export interface OutboxSenderDeps {
   random?: () => number;
   /** Called after each item Zulip accepted. */
   onSent?: (row: OutboxRow) => void;
+  /** The bot's own email: to look for a message Zulip may already have (see `deliveredBefore`). */
+  selfEmail?: string;
 }
 
 export class OutboxSender {
   private wake: (() => void) | undefined;
+  /** Rows whose last send failed without saying whether Zulip took it. */
+  private readonly uncertain = new Set<number>();
+  /** The first row after start may have been sent just before a crash. */
+  private firstRow = true;
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   sent = 0;
@@ -82,6 +88,7 @@ export class OutboxSender {
       try {
         await this.send(row);
         outbox.remove(row.id);
+        this.uncertain.delete(row.id);
         this.sent++;
         attempt = 0;
         this.deps.onSent?.(row);
@@ -92,6 +99,7 @@ export class OutboxSender {
           outbox.remove(row.id);
           continue;
         }
+        if (err instanceof ZulipError && err.kind !== 'api') this.uncertain.add(row.id);
         let ms = backoffDelay(attempt++, this.deps.random ?? Math.random, 250, 30_000);
         if (err instanceof ZulipError && err.code === 'RATE_LIMIT_HIT') {
           ms = Math.max(250, (err.retryAfterSeconds ?? 1) * 1000);
@@ -104,7 +112,29 @@ export class OutboxSender {
     }
   }
 
+  /**
+   * Zulip's send has no idempotency key. When a send's fate is unknown — its answer was lost, or
+   * the bot was killed between Zulip accepting it and the outbox forgetting it — look at the bot's
+   * newest messages in that topic before sending it again.
+   */
+  private async deliveredBefore(row: OutboxRow): Promise<boolean> {
+    const item = row.item;
+    if (item.kind !== 'message' || !this.deps.selfEmail) return false;
+    const recent = await this.deps.api.latestMessages({ stream: item.stream, topic: item.topic, sender: this.deps.selfEmail }, 20);
+    const want = item.content.trim();
+    return recent.some((m) => m.content.trim() === want || (want.length > 9_900 && m.content.startsWith(want.slice(0, 9_000))));
+  }
+
   private async send(row: OutboxRow): Promise<void> {
+    if (this.firstRow) {
+      this.firstRow = false;
+      this.uncertain.add(row.id);
+    }
+    if (this.uncertain.has(row.id) && (await this.deliveredBefore(row))) {
+      this.uncertain.delete(row.id);
+      this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
+      return;
+    }
     const item = row.item;
     if (item.kind === 'message') await this.deps.api.sendStreamMessage(item.stream, item.topic, item.content);
     else if (item.kind === 'reaction') await this.deps.api.addReaction(item.messageId, item.emojiName);

@@ -105,6 +105,14 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
   return { id, kind: 'other', type };
 }
 
+function narrowOps(narrow: Narrow): { operator: string; operand: string }[] {
+  const ops: { operator: string; operand: string }[] = [];
+  if (narrow.stream !== undefined) ops.push({ operator: 'channel', operand: narrow.stream });
+  if (narrow.topic !== undefined) ops.push({ operator: 'topic', operand: narrow.topic });
+  if (narrow.sender !== undefined) ops.push({ operator: 'sender', operand: narrow.sender });
+  return ops;
+}
+
 function toUser(u: Record<string, unknown>): ZulipUser {
   return { id: Number(u.user_id), email: String(u.email ?? ''), fullName: String(u.full_name ?? ''), isBot: u.is_bot === true };
 }
@@ -180,10 +188,16 @@ class ZulipJsApi implements ZulipApi {
     return events.map(toEvent).filter((e): e is ZulipEvent => e !== undefined);
   }
 
+  async latestMessages(narrow: Narrow, limit: number): Promise<StreamMessage[]> {
+    const body = await this.call('GET /messages', () =>
+      this.client.callEndpoint('/messages', 'GET', { anchor: 'newest', num_before: Math.min(limit, 1000), num_after: 0, narrow: JSON.stringify(narrowOps(narrow)), apply_markdown: 'false' }),
+    );
+    const list = Array.isArray(body.messages) ? body.messages : [];
+    return list.map(toStreamMessage).filter((m): m is StreamMessage => m !== undefined);
+  }
+
   async getMessagesAfter(afterId: number, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundNewest: boolean }> {
-    const ops: { operator: string; operand: string }[] = [];
-    if (narrow.stream !== undefined) ops.push({ operator: 'channel', operand: narrow.stream });
-    if (narrow.topic !== undefined) ops.push({ operator: 'topic', operand: narrow.topic });
+    const ops = narrowOps(narrow);
     const body = await this.call('GET /messages', () =>
       this.client.callEndpoint('/messages', 'GET', {
         anchor: Math.max(0, afterId),

@@ -40,3 +40,18 @@ describe('applyAlert', () => {
     expect(acknowledge(a, { at: T0 + 120_000, by: 'Bob' })).toBe(a);
   });
 });
+
+describe('replays after a crash', () => {
+  test('the same PROBLEM post handled again changes nothing', () => {
+    const first = applyAlert(undefined, alert(), post(5));
+    if (first.kind !== 'opened') throw new Error();
+    const again = applyAlert(first.incident, alert(), post(5));
+    expect(again).toEqual({ kind: 'replayed', incident: first.incident });
+  });
+  test('the same OK post handled again changes nothing', () => {
+    const ok = applyAlert(incident({ eventId: '9', lastAlertMessageId: 3 }), alert({ status: 'OK', eventId: '9' }), post(7));
+    if (ok.kind !== 'resolved') throw new Error();
+    expect(applyAlert(ok.incident, alert({ status: 'OK', eventId: '9' }), post(7)).kind).toBe('replayed');
+    expect(applyAlert(ok.incident, alert({ status: 'OK', eventId: '9' }), post(8)).kind).toBe('ignored');
+  });
+});

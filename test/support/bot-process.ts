@@ -66,9 +66,17 @@ export class BotProcess {
   private readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
+    // A line may arrive in several chunks: keep the unfinished tail of each stream until its newline.
+    const collector = () => {
+      let tail = '';
+      return (chunk: Buffer) => {
+        const lines = (tail + chunk.toString('utf8')).split('\n');
+        tail = lines.pop() ?? '';
+        this.output.push(...lines.filter(Boolean));
+      };
+    };
+    child.stdout?.on('data', collector());
+    child.stderr?.on('data', collector());
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 

@@ -19,6 +19,9 @@ export class MemoryZulip implements ZulipApi {
   async getMessagesAfter(_after: number, _n: Narrow, _limit: number): Promise<{ messages: StreamMessage[]; foundNewest: boolean }> {
     return { messages: [], foundNewest: true };
   }
+  async latestMessages(): Promise<StreamMessage[]> {
+    return [];
+  }
   async sendStreamMessage(stream: string, topic: string, content: string): Promise<number> {
     this.sent.push({ stream, topic, content });
     return this.sent.length;
