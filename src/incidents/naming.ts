@@ -2,6 +2,7 @@
  * The team's naming conventions for non-critical incidents, and Lynx project IDs in chat.
  * Pure: the time zone and organisation are passed in.
  */
+import { dateFormat } from '../core/time-format';
 
 /** `SRE` + YYMM + three letters, as a word, any case. */
 const PROJECT_ID_RE = /(?<![A-Za-z0-9_])SRE(\d{4})([A-Za-z]{3})(?![A-Za-z0-9_])/gi;
@@ -24,7 +25,7 @@ export function parseProjectId(text: string): string | undefined {
 
 /** Year and month of an instant in a time zone. */
 export function yearMonth(at: number, timeZone: string): { year: number; month: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(new Date(at));
+  const parts = dateFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(new Date(at));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
   return { year: get('year'), month: get('month') };
 }
@@ -79,7 +80,7 @@ export function incidentNames(n: NamingInput): IncidentNames {
   const mm = String(month).padStart(2, '0');
   const kimaiActivity = `${year}-${mm} ${problemTitle(n.triggerName, n.host)}`;
   const project = `${n.organisation} Incident response work ${kimaiActivity}`;
-  const day = new Intl.DateTimeFormat('en-CA', { timeZone: n.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(n.at));
+  const day = dateFormat('en-CA', { timeZone: n.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(n.at));
   return {
     kimaiActivity,
     milestone: project,

@@ -2,6 +2,7 @@
  * The postmortem draft, in the layout of the team's template (shared/seeds/postmortem-template.md),
  * built from the bot's records and the topic's messages. Pure: everything is passed in.
  */
+import { dateFormat } from '../core/time-format';
 import { formatDuration } from '../config/duration';
 import { neutralizeMentions } from '../core/text';
 import type { Incident, IncidentLogEntry } from './model';
@@ -33,7 +34,7 @@ export interface PostmortemInput {
 }
 
 function parts(ms: number, tz: string) {
-  const p = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms));
+  const p = dateFormat('en-US', { timeZone: tz, year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms));
   const get = (t: string) => p.find((x) => x.type === t)?.value ?? '';
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute') };
 }
@@ -45,7 +46,7 @@ export function longTime(ms: number, tz: string): string {
 }
 
 function isoDate(ms: number, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+  return dateFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
 }
 
 function shortTime(ms: number, start: number, tz: string): string {

@@ -1,4 +1,5 @@
 /** What reminders and deadline warnings say. Pure. */
+import { dateFormat } from '../core/time-format';
 import { formatDuration } from '../config/duration';
 import type { SlaConfig } from '../config/schema';
 import { neutralizeMentions } from '../core/text';
@@ -17,7 +18,7 @@ export interface Addressee {
 
 /** "2026-11-21 14:05 CET": a time as the team reads it, in their time zone. */
 export function formatTime(ms: number, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
+  const parts = dateFormat('en-GB', {
     timeZone,
     year: 'numeric',
     month: '2-digit',

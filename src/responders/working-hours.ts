@@ -1,4 +1,5 @@
 /** Working hours in a time zone. Pure. */
+import { dateFormat } from '../core/time-format';
 
 interface Wall {
   year: number;
@@ -9,7 +10,7 @@ interface Wall {
 }
 
 function wallClock(at: number, timeZone: string): Wall {
-  const parts = new Intl.DateTimeFormat('en-GB', {
+  const parts = dateFormat('en-GB', {
     timeZone,
     year: 'numeric',
     month: 'numeric',

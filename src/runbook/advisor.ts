@@ -115,12 +115,7 @@ export class RunbookAdvisor {
 
   /** The critical opens since `since`, from the incidents' history. */
   private criticalOpens(since: number): OpenDetail[] {
-    const { store } = this.deps;
-    return store.logsOfKind('opened', since).flatMap((e) => {
-      const i = store.getIncident(e.eventId);
-      if (!i || i.incidentClass !== 'critical') return [];
-      return [{ host: i.host, at: e.at, triggerName: i.triggerName, stream: i.stream, topic: i.topic }];
-    });
+    return this.deps.store.criticalOpensSince(since).map((o) => ({ host: o.host, at: o.at, triggerName: o.triggerName, stream: o.stream, topic: o.topic }));
   }
 
   private watchStorm(now: number): void {

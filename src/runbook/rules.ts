@@ -2,6 +2,7 @@
  * Which runbook hints apply to an alert, whether its critical incident needs the client
  * prompt, and how both read in chat. Pure: the alert's time comes in.
  */
+import { dateFormat } from '../core/time-format';
 import { neutralizeMentions } from '../core/text';
 import type { IncidentClass } from '../zabbix/alert';
 import type { ClientException, RunbookRule, Weekday } from './config';
@@ -19,7 +20,7 @@ export interface AlertFacts {
 
 /** The weekday of `at` in the time zone ("sun"). */
 export function weekdayOf(at: number, timeZone: string): Weekday {
-  return new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(at).toLowerCase() as Weekday;
+  return dateFormat('en-US', { timeZone, weekday: 'short' }).format(at).toLowerCase() as Weekday;
 }
 
 function matches(m: { trigger?: RegExp; host?: RegExp }, facts: Pick<AlertFacts, 'triggerName' | 'host'>): boolean {

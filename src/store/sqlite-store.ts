@@ -105,6 +105,8 @@ const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL,
      PRIMARY KEY (stream, topic_key, trigger_id, kind)
    );`,
+  // The several-hosts watch reads recent opens of critical incidents every second in a storm.
+  `CREATE INDEX incident_log_kind_at ON incident_log(kind, at);`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
@@ -276,6 +278,10 @@ class SqliteStore implements Store {
       ),
       openedBetween: db.prepare<[number, number], IncidentRow>('SELECT * FROM incidents WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at'),
       ofHost: db.prepare<[string, number], IncidentRow>('SELECT * FROM incidents WHERE host = ? ORDER BY opened_at DESC LIMIT ?'),
+      criticalOpens: db.prepare<[number], { event_id: string; at: number; host: string; trigger_name: string; stream: string; topic: string }>(
+        `SELECT l.event_id, l.at, i.host, i.trigger_name, i.stream, i.topic FROM incident_log l JOIN incidents i ON i.event_id = l.event_id
+         WHERE l.kind = 'opened' AND l.at >= ? AND i.incident_class = 'critical' ORDER BY l.id`,
+      ),
       logsOfKind: db.prepare<[string, number], { event_id: string; at: number; kind: string; actor: string | null; detail: string | null }>(
         'SELECT event_id, at, kind, actor, detail FROM incident_log WHERE kind = ? AND at >= ? ORDER BY id',
       ),
@@ -370,6 +376,10 @@ class SqliteStore implements Store {
 
   incidentsOfHost(host: string, limit: number): Incident[] {
     return this.stmts.ofHost.all(host, limit).map(toIncident);
+  }
+
+  criticalOpensSince(since: number): { eventId: string; at: number; host: string; triggerName: string; stream: string; topic: string }[] {
+    return this.stmts.criticalOpens.all(since).map((r) => ({ eventId: r.event_id, at: r.at, host: r.host, triggerName: r.trigger_name, stream: r.stream, topic: r.topic }));
   }
 
   logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[] {

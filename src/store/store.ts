@@ -37,6 +37,8 @@ export interface IncidentStore {
   /** The latest incident of a host discussed in another topic than `not`. */
   latestElsewhereForHost(host: string, not: TopicRef): Incident | undefined;
   logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[];
+  /** Critical incidents opened since `since` (one indexed query; the several-hosts watch). */
+  criticalOpensSince(since: number): { eventId: string; at: number; host: string; triggerName: string; stream: string; topic: string }[];
   /** Incidents opened in [from, to), oldest first. */
   incidentsOpenedBetween(from: number, to: number): Incident[];
   /** Every incident of a host, newest first (at most `limit`). */

@@ -43,12 +43,17 @@ export interface EventPollerDeps {
 }
 
 const PAGE = 1000;
+/** During a catch-up, the position is stored at least every this many messages. */
+const FLUSH_EVERY = 200;
 
 export class EventPoller {
   readonly status: PollerStatus = { registrations: 0, consecutiveFailures: 0 };
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly backoff: { baseMs: number; maxMs: number };
+  /** The last handled message id, in memory; stored after each batch (see flush). */
+  private position: number | undefined;
+  private unflushed = 0;
 
   constructor(private readonly deps: EventPollerDeps) {
     this.now = deps.now ?? Date.now;
@@ -64,6 +69,7 @@ export class EventPoller {
         queue = await untilAborted(this.deps.api.register(), signal);
         if (!queue) return;
         this.status.queueId = queue.queueId;
+        this.position = this.deps.cursor.get();
         this.status.registrations++;
         this.deps.log.info({ queueId: queue.queueId, maxMessageId: queue.maxMessageId }, 'registered Zulip event queue');
         await this.backfill(queue.maxMessageId, signal);
@@ -100,6 +106,7 @@ export class EventPoller {
         await this.dispatch(event);
         last = Math.max(last, event.id);
       }
+      this.flush();
     }
   }
 
@@ -108,6 +115,7 @@ export class EventPoller {
     const cursor = this.deps.cursor.get();
     if (cursor === undefined) {
       this.deps.cursor.set(maxMessageId);
+      this.position = maxMessageId;
       this.deps.log.info({ maxMessageId }, 'first start: tracking messages from now on');
       return;
     }
@@ -127,10 +135,16 @@ export class EventPoller {
     }
     missed.sort((a, b) => a.id - b.id);
     this.deps.log.info({ from: cursor, to: maxMessageId, messages: missed.length }, 'caught up on missed messages');
-    for (const m of missed) await this.handleMessage(m);
+    for (const m of missed) {
+      await this.handleMessage(m);
+      if (this.unflushed >= FLUSH_EVERY) this.flush();
+    }
     // Nothing in the SRE streams after the last one: the position moves to where the queue starts.
-    const now = this.deps.cursor.get() ?? 0;
-    if (now < maxMessageId) this.deps.cursor.set(maxMessageId);
+    if ((this.position ?? 0) < maxMessageId) {
+      this.position = maxMessageId;
+      this.unflushed++;
+    }
+    this.flush();
   }
 
   private async dispatch(event: ZulipEvent): Promise<void> {
@@ -147,14 +161,25 @@ export class EventPoller {
 
   /** The error boundary: one bad message is logged and skipped, never fatal. */
   private async handleMessage(message: StreamMessage | DirectMessage, handle = () => this.deps.sink.onMessage(message as StreamMessage)): Promise<void> {
-    const cursor = this.deps.cursor.get();
-    if (cursor !== undefined && message.id <= cursor) return;
+    if (this.position !== undefined && message.id <= this.position) return;
     try {
       await handle();
     } catch (err) {
       this.deps.log.error({ err, messageId: message.id, ...('stream' in message ? { stream: message.stream, topic: message.topic } : { direct: true }) }, 'message handling failed; skipped');
     }
-    this.deps.cursor.set(message.id);
+    this.position = message.id;
+    this.unflushed++;
+  }
+
+  /**
+   * Stores the position (one write per batch, not per message). A crash before it replays the
+   * batch's tail: handling is idempotent for that (alerts are recognised by message id, commands
+   * store their replies together with the position).
+   */
+  private flush(): void {
+    if (this.unflushed === 0 || this.position === undefined) return;
+    this.deps.cursor.set(this.position);
+    this.unflushed = 0;
   }
 
   private async wait(err: unknown, what: string, signal: AbortSignal): Promise<void> {

@@ -15,6 +15,7 @@
 import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -46,6 +47,8 @@ export interface RequestLogEntry {
   at: number; method: string; path: string; status: number; user?: string; params: Record<string, string>;
   /** Set when the answer came from fault injection ('drop': the request was processed, the answer cut). */
   fault?: 'fail' | 'rateLimit' | 'drop';
+  /** performance.now() when the request arrived (headers parsed), and when it was answered (benchmarks). */
+  arrivedAt?: number; hrAt?: number;
 }
 export interface FakeZulipOptions {
   heartbeatMs?: number;
@@ -93,6 +96,9 @@ interface RequestContext {
   drop: boolean;
   answered: boolean;
   rateHeaders: Record<string, string>;
+  arrivedAt?: number;
+  /** Events this answer releases from a queue (set only while onEventsReleased is hooked). */
+  released?: { queueId: string; user: string; events: QueueEvent[] };
 }
 
 interface EventQueue {
@@ -273,6 +279,10 @@ export class FakeZulip {
   readonly url: string;
   readonly requests: RequestLogEntry[] = [];
   rateLimitHits = 0;
+  /** Benchmarks: called when events have been written to a GET /events answer (`at`: performance.now()). */
+  onEventsReleased?: (release: { queueId: string; user: string; at: number; events: readonly Json[] }) => void;
+  /** Benchmarks: called with every request log entry as it is written. */
+  onRequest?: (entry: RequestLogEntry) => void;
 
   private readonly opts: Required<FakeZulipOptions>;
   private readonly users = new Map<number, FakeUser>();
@@ -711,6 +721,7 @@ export class FakeZulip {
     clearTimeout(poll.timer);
     q.poll = undefined;
     q.lastActivity = Date.now();
+    if (this.onEventsReleased) poll.ctx.released = { queueId: q.id, user: q.user.email, events: q.events.slice() };
     this.respond(poll.ctx, success({ events: clone(q.events), queue_id: q.id }));
   }
 
@@ -764,6 +775,7 @@ export class FakeZulip {
     }
     q.lastActivity = Date.now();
     if (q.events.length > 0 || parseBool(ctx.params, 'dont_block', false)) {
+      if (this.onEventsReleased && q.events.length > 0) ctx.released = { queueId: q.id, user: q.user.email, events: q.events.slice() };
       return success({ events: clone(q.events), queue_id: q.id });
     }
     const timer = setTimeout(() => this.pushEvent(q, { type: 'heartbeat' }), this.opts.heartbeatMs);
@@ -781,11 +793,13 @@ export class FakeZulip {
   // ----- HTTP plumbing -------------------------------------------------------------------------
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
     const ctx: RequestContext = {
       req, res, method, path: url.pathname, params: {}, drop: false, answered: false, rateHeaders: {},
     };
+    ctx.arrivedAt = arrivedAt;
     url.searchParams.forEach((value, key) => { ctx.params[key] = value; });
     try {
       Object.assign(ctx.params, await readParams(req));
@@ -914,6 +928,7 @@ export class FakeZulip {
     if (!ctx.drop) {
       ctx.res.writeHead(reply.status, { ...headers, 'content-length': String(payload.length) });
       ctx.res.end(payload);
+      if (ctx.released) this.onEventsReleased?.({ ...ctx.released, at: performance.now() });
       return;
     }
     // A dropped answer is sent chunked: node-fetch 2 (inside zulip-js) then rejects with "Premature close".
@@ -926,7 +941,9 @@ export class FakeZulip {
     const entry: RequestLogEntry = { at: Date.now(), method: ctx.method, path: ctx.path, status, params: { ...ctx.params } };
     if (ctx.user) entry.user = ctx.user.email;
     if (fault) entry.fault = fault;
+    if (ctx.arrivedAt !== undefined) { entry.arrivedAt = ctx.arrivedAt; entry.hrAt = performance.now(); }
     this.requests.push(entry);
+    this.onRequest?.(entry);
   }
 
   // ----- routes --------------------------------------------------------------------------------

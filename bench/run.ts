@@ -1,0 +1,270 @@
+/**
+ * `npm run bench`: the bot under an alert storm, against the fake Zulip, as production runs it
+ * (built code, a separate process, production settings). Prints one JSON line of figures, then a
+ * table of every figure with its floor and PASS/FAIL. See BENCHMARKS.md.
+ *
+ *   npm run bench                  full run (about 4 minutes); exit code 1 when a floor is missed
+ *   npm run bench -- --quick       smaller and shorter (CI): figures printed, never fails on a floor
+ *   options: --seed N  --runs N  --only latency,storm,catchup,idle  --json FILE  --keep (temp dirs)
+ */
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { killAll } from './lib/bot-runner';
+import { dist, median, quantile, round } from './lib/stats';
+import { botLatencyRun, minimalLatencyRun, type LatencyRun } from './scenarios/latency';
+import { stormRun, type StormRun } from './scenarios/storm';
+import { catchupRun, type CatchupRun } from './scenarios/catchup';
+import { idleRun, type IdleRun } from './scenarios/idle';
+
+interface Options {
+  quick: boolean;
+  seed: number;
+  runs?: number;
+  only?: Set<string>;
+  json?: string;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, seed: 20261121, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--seed') o.seed = Number(value());
+    else if (a === '--runs') o.runs = Number(value());
+    else if (a === '--only') o.only = new Set(value().split(','));
+    else if (a === '--json') o.json = value();
+    else if (a === '--keep') o.keep = true;
+    else throw new Error(`unknown option ${a} (--quick, --seed N, --runs N, --only a,b, --json FILE, --keep)`);
+  }
+  return o;
+}
+
+/** Sizes: the issue's figures in full, a smaller version with --quick. */
+function sizes(o: Options) {
+  const q = o.quick;
+  const runs = (full: number) => o.runs ?? (q ? 1 : full);
+  return {
+    latency: { runs: runs(3), durationS: q ? 5 : 17, warmupS: 2, ratePerS: 20 },
+    minimal: { runs: runs(2), durationS: q ? 4 : 6, warmupS: 2, ratePerS: 20 },
+    storm: { runs: runs(3), alerts: q ? 2_000 : 10_000, hosts: q ? 60 : 300, remindEverySeconds: q ? 4 : 12 },
+    catchup: { runs: runs(3), messages: q ? 1_000 : 5_000, hosts: q ? 100 : 500, probes: q ? 2 : 3 },
+    idle: { runs: 1, incidents: 1_000, windowS: q ? 5 : 60, openedAgoS: 600 },
+    /** Info: the same right after the problems opened, while the several-hosts watch runs. */
+    idleAfterOpen: q ? undefined : { runs: 1, incidents: 1_000, windowS: 10, openedAgoS: 0 },
+  };
+}
+
+interface Row {
+  id: string;
+  figure: string;
+  value: number | string;
+  unit: string;
+  floor?: string;
+  pass?: boolean;
+}
+
+const fmt = (v: number | string, unit: string) => (typeof v === 'number' ? `${Number.isFinite(v) ? round(v, v >= 100 ? 0 : 2) : 'n/a'}${unit ? ` ${unit}` : ''}` : v);
+
+function table(rows: Row[]): string {
+  const head = ['Figure', 'Value', 'Floor', 'Result'];
+  const body = rows.map((r) => [r.figure, fmt(r.value, r.unit), r.floor ?? '—', r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const s = sizes(o);
+  const want = (name: string) => !o.only || o.only.has(name);
+  const t0 = performance.now();
+  const progress = (scope: string) => (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${scope}: ${msg}\n`);
+  const rows: Row[] = [];
+  const figures: Record<string, unknown> = {};
+  const seedFor = (run: number) => o.seed + run * 1_000;
+
+  if (want('latency')) {
+    const ours: LatencyRun[] = [];
+    for (let r = 0; r < s.latency.runs; r++) {
+      progress(`latency ${r + 1}/${s.latency.runs}`)('bot at 20 alerts/s');
+      ours.push(await botLatencyRun({ ...s.latency, seed: seedFor(r), keep: o.keep }, progress(`latency ${r + 1}/${s.latency.runs}`)));
+    }
+    const minimal: LatencyRun[] = [];
+    for (let r = 0; r < s.minimal.runs; r++) {
+      progress(`minimal ${r + 1}/${s.minimal.runs}`)('minimal zulip-js bot at 20 alerts/s');
+      minimal.push(await minimalLatencyRun({ ...s.minimal, seed: seedFor(r), keep: o.keep }, progress(`minimal ${r + 1}/${s.minimal.runs}`)));
+    }
+    const pooled = (runs: LatencyRun[], k: 'reaction' | 'ongoing') => runs.flatMap((x) => x[k]);
+    const medianOf = (runs: LatencyRun[], k: 'reaction' | 'ongoing', q: number) => median(runs.map((x) => quantile(x[k], q)));
+    const reactionP50 = medianOf(ours, 'reaction', 0.5);
+    const reactionP99 = quantile(pooled(ours, 'reaction'), 0.99);
+    const ongoingP50 = medianOf(ours, 'ongoing', 0.5);
+    const ongoingP99 = quantile(pooled(ours, 'ongoing'), 0.99);
+    const minimalP50 = medianOf(minimal, 'reaction', 0.5);
+    const minimalP99 = quantile(pooled(minimal, 'reaction'), 0.99);
+    const missing = ours.reduce((a, x) => a + x.missing, 0);
+    const minTokens = Math.min(...ours.map((x) => x.minTokens));
+    const nR = pooled(ours, 'reaction').length;
+    const nO = pooled(ours, 'ongoing').length;
+    figures.latency = {
+      runs: ours.length,
+      ratePerS: round(median(ours.map((x) => x.achievedRate)), 2),
+      reaction: { p50: round(reactionP50, 3), p99: round(reactionP99, 3), perRun: ours.map((x) => dist(x.reaction)) },
+      ongoing: { p50: round(ongoingP50, 3), p99: round(ongoingP99, 3), perRun: ours.map((x) => dist(x.ongoing)) },
+      minimal: { p50: round(minimalP50, 3), p99: round(minimalP99, 3), perRun: minimal.map((x) => dist(x.reaction)) },
+      ratioP50: round(reactionP50 / minimalP50, 2),
+      missingReplies: missing,
+      limiterMinTokens: round(minTokens, 2),
+    };
+    const runsNote = `${ours.length} run${ours.length > 1 ? 's' : ''}`;
+    rows.push(
+      { id: 'latency.reaction.p50', figure: `1. 🔁 reaction latency p50 (median of ${runsNote}, ${nR} samples)`, value: reactionP50, unit: 'ms', floor: '≤ 10 ms', pass: reactionP50 <= 10 },
+      { id: 'latency.reaction.p99', figure: `1. 🔁 reaction latency p99 (pooled)`, value: reactionP99, unit: 'ms', floor: '≤ 50 ms', pass: reactionP99 <= 50 },
+      { id: 'latency.ongoing.p50', figure: `1. !ongoing reply latency p50 (median of ${runsNote}, ${nO} samples)`, value: ongoingP50, unit: 'ms', floor: '≤ 10 ms', pass: ongoingP50 <= 10 },
+      { id: 'latency.ongoing.p99', figure: `1. !ongoing reply latency p99 (pooled)`, value: ongoingP99, unit: 'ms', floor: '≤ 50 ms', pass: ongoingP99 <= 50 },
+      { id: 'latency.missing', figure: '1. measured replies that never came', value: missing, unit: '', floor: '= 0', pass: missing === 0 },
+      { id: 'latency.minimal.p50', figure: `1. minimal zulip-js bot reaction p50 / p99`, value: `${fmt(minimalP50, 'ms')} / ${fmt(minimalP99, 'ms')}`, unit: '' },
+      { id: 'latency.ratio', figure: '1. our p50 / minimal p50', value: `${round(reactionP50 / minimalP50, 2)}×`, unit: '' },
+      { id: 'latency.limiter', figure: "1. bot's token bucket before a measured send (min)", value: minTokens, unit: 'tokens', floor: '≥ 1 (no queueing)', pass: minTokens >= 1 },
+    );
+  }
+
+  if (want('storm')) {
+    const runs: StormRun[] = [];
+    for (let r = 0; r < s.storm.runs; r++) {
+      runs.push(await stormRun({ ...s.storm, seed: seedFor(r), keep: o.keep }, progress(`storm ${r + 1}/${s.storm.runs}`)));
+    }
+    const m = (f: (x: StormRun) => number) => median(runs.map(f));
+    const tracked = Math.min(...runs.map((x) => x.tracked));
+    const throughput = m((x) => x.throughput);
+    const peak = m((x) => x.peakRssMb);
+    const http429 = Math.max(...runs.map((x) => x.http429));
+    const per10 = Math.max(...runs.map((x) => x.maxPer10s));
+    const coalesce = Math.max(...runs.map((x) => x.maxPerTopicPerRound));
+    const remindedRuns = runs.filter((x) => x.reminderRounds > 0).length;
+    figures.storm = { runs: runs.length, alerts: s.storm.alerts, hosts: s.storm.hosts, remindEverySeconds: s.storm.remindEverySeconds, throughput: round(throughput, 0), peakRssMb: round(peak, 1), perRun: runs.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, round(v, 2)]))) };
+    const r0 = runs[Math.floor(runs.length / 2)] as StormRun;
+    rows.push(
+      { id: 'storm.tracked', figure: `2. storm: alert posts tracked (min of ${runs.length})`, value: `${tracked} / ${s.storm.alerts}`, unit: '', floor: 'all', pass: tracked === s.storm.alerts },
+      { id: 'storm.throughput', figure: `2. storm: alerts processed per second (median)`, value: throughput, unit: '/s', floor: '≥ 2,000 /s', pass: throughput >= 2000 },
+      { id: 'storm.peakRss', figure: '2. storm: peak RSS of the bot (median VmHWM)', value: peak, unit: 'MB', floor: '≤ 150 MB', pass: peak <= 150 },
+      { id: 'storm.429', figure: '2. storm: 429 answers caused (max)', value: http429, unit: '', floor: '= 0', pass: http429 === 0 },
+      { id: 'storm.per10s', figure: `2. storm: bot requests in any 10 s (max over ${runs.length} runs of ≈ ${round(median(runs.map((x) => x.windowS)), 0)} s)`, value: per10, unit: '', floor: '≤ 45 (burst 20 + 150/min)', pass: per10 <= 45 },
+      {
+        id: 'storm.coalesced',
+        figure: `2. storm: reminder messages per topic per round (max; e.g. ${r0.remindedIncidents} incidents → ${r0.reminderMessages} messages)`,
+        value: coalesce,
+        unit: '',
+        floor: '≤ 1, a round seen',
+        pass: coalesce <= 1 && remindedRuns === runs.length,
+      },
+      {
+        id: 'storm.rss',
+        figure: '2. storm: RSS before the storm / highest sampled while processing (median)',
+        value: `${round(m((x) => x.baselineRssMb), 1)} / ${round(m((x) => x.maxRssWhileProcessingMb), 1)} MB`,
+        unit: '',
+      },
+      { id: 'storm.outbox', figure: '2. storm: messages still queued at the end (median, sent at 150/min)', value: m((x) => x.outboxLeft), unit: '', floor: undefined },
+    );
+  }
+
+  if (want('catchup')) {
+    const runs: CatchupRun[] = [];
+    for (let r = 0; r < s.catchup.runs; r++) {
+      runs.push(await catchupRun({ ...s.catchup, seed: seedFor(r), keep: o.keep }, progress(`catch-up/!ongoing ${r + 1}/${s.catchup.runs}`)));
+    }
+    const composed = median(runs.map((x) => median(x.ongoingFirstMs)));
+    const composedMax = Math.max(...runs.flatMap((x) => x.ongoingFirstMs));
+    const queuedAhead = median(runs.flatMap((x) => x.queuedAhead));
+    const readable = runs.every((x) => x.readability.ok);
+    const rd = (runs[0] as CatchupRun).readability;
+    const catchupS = median(runs.map((x) => x.catchupMs)) / 1000;
+    const allTracked = runs.every((x) => x.trackedBeforeLive === x.posted);
+    figures.ongoing = { incidents: s.catchup.messages, composedMs: round(composed, 1), composedMaxMs: round(composedMax, 1), queuedAhead, readability: rd, perRun: runs.map((x) => ({ composedMs: x.ongoingFirstMs.map((v) => round(v, 1)), queuedAhead: x.queuedAhead, ok: x.readability.ok })) };
+    figures.catchup = { messages: s.catchup.messages, seconds: round(catchupS, 2), perRun: runs.map((x) => ({ ms: x.catchupMs, tracked: x.trackedBeforeLive, rssMb: round(x.catchupRssMb, 1) })) };
+    rows.push(
+      { id: 'ongoing.composed', figure: `3. !ongoing with ${s.catchup.messages} open: command released → reply composed (median of ${runs.length * s.catchup.probes})`, value: composed, unit: 'ms', floor: '≤ 100 ms', pass: composed <= 100 },
+      { id: 'ongoing.queued', figure: '3. !ongoing: messages queued ahead of the reply in the outbox (median)', value: queuedAhead, unit: '' },
+      {
+        id: 'ongoing.readable',
+        figure: '3. !ongoing readable: per class, most urgent first, counts for the rest, parts ≤ 10,000 chars',
+        value: `${rd.parts} parts, longest ${rd.longestPart}; ${rd.classes.map((c) => `${c.label} ${c.shown}+${c.rest}`).join(', ')}${rd.problems.length ? `; ${rd.problems.join('; ')}` : ''}`,
+        unit: '',
+        floor: 'yes',
+        pass: readable,
+      },
+      { id: 'catchup.seconds', figure: `4. catch-up: ${s.catchup.messages} posts missed → all tracked, polling live (median)`, value: catchupS, unit: 's', floor: '≤ 10 s', pass: catchupS <= 10 && allTracked },
+    );
+  }
+
+  if (want('idle')) {
+    const runs: IdleRun[] = [];
+    for (let r = 0; r < s.idle.runs; r++) runs.push(await idleRun({ ...s.idle, seed: seedFor(r), keep: o.keep }, progress('idle')));
+    const x = runs[0] as IdleRun;
+    const rounded = (r: IdleRun) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v, 3)]));
+    figures.idle = rounded(x);
+    rows.push(
+      { id: 'idle.cpu', figure: `5. idle: CPU over ${round(x.windowS, 0)} s with ${x.incidents} open incidents (opened 10 min before)`, value: x.cpuPercent, unit: '% of a core', floor: '≤ 2 %', pass: x.cpuPercent <= 2 },
+      { id: 'idle.rss', figure: '5. idle: RSS (end / max)', value: `${round(x.rssMb, 1)} / ${round(x.maxRssMb, 1)} MB`, unit: '' },
+    );
+    if (s.idleAfterOpen) {
+      const y = await idleRun({ ...s.idleAfterOpen, seed: seedFor(0), keep: o.keep }, progress('idle, just after'));
+      figures.idleJustOpened = rounded(y);
+      rows.push({ id: 'idle.justOpened.cpu', figure: `5. idle just after they opened (${round(y.windowS, 0)} s; several-hosts watch running)`, value: y.cpuPercent, unit: '% of a core' });
+    }
+  }
+
+  const elapsed = (performance.now() - t0) / 1000;
+  const failed = rows.filter((r) => r.pass === false);
+  const out = {
+    bench: 'zulip-sre-bot',
+    mode: o.quick ? 'quick' : 'full',
+    seed: o.seed,
+    elapsedS: round(elapsed, 1),
+    machine: machine(),
+    checks: rows.map((r) => ({ id: r.id, value: r.value, floor: r.floor ?? null, result: r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL' })),
+    figures,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n\n`);
+  const m = out.machine;
+  process.stdout.write(`zulip-sre-bot benchmark (${out.mode}, seed ${o.seed}, ${round(elapsed, 0)} s) on ${m.cores}× ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}\n\n`);
+  process.stdout.write(`${table(rows)}\n\n`);
+  process.stdout.write(failed.length === 0 ? 'All floors met.\n' : `${failed.length} floor(s) missed: ${failed.map((r) => r.id).join(', ')}\n`);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify(out, null, 2)}\n`);
+  return failed.length > 0 && !o.quick ? 1 : 0;
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+
+main().then(
+  (code) => {
+    killAll();
+    process.exit(code);
+  },
+  (err: unknown) => {
+    killAll();
+    process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(2);
+  },
+);
