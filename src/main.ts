@@ -13,7 +13,6 @@ import { createLogger, type Logger } from './core/log';
 import { cronTicker } from './reminders/scheduler';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
-import { ZabbixClient } from './zabbix/client';
 import type { ZulipApi, ZulipUser } from './zulip/api';
 import { createZulipJsApi } from './zulip/zulip-js-api';
 
@@ -66,7 +65,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     registrations: () => app?.poller.status.registrations ?? 0,
     botStats: () => app?.bot.stats ?? { malformedAlerts: 0, commands: 0 },
   });
-  const zabbix = config.zabbix.url && config.zabbix.token ? instrument(new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix', metrics) : undefined;
+  // Loaded only when configured: axios is a fair share of the bot's memory.
+  const zabbix =
+    config.zabbix.url && config.zabbix.token
+      ? instrument(new (require('./zabbix/client') as typeof import('./zabbix/client')).ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix', metrics)
+      : undefined;
   app = createApp({
     config,
     api: instrument(api, 'zulip', metrics),

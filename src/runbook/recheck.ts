@@ -11,7 +11,8 @@ import { neutralizeMentions } from '../core/text';
 import { isResolvedTopic, RESOLVED_PREFIX } from '../incidents/lifecycle';
 import type { Incident, TopicRef } from '../incidents/model';
 import type { IncidentStore } from '../store/store';
-import { ZabbixError, type ZabbixApi } from '../zabbix/client';
+import type { ZabbixApi } from '../zabbix/client';
+import { ZabbixError } from '../zabbix/errors';
 
 const MAX_TRIGGERS = 20;
 const DEFAULT_POLL_MS = 2_000;

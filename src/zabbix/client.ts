@@ -8,19 +8,9 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { backoffDelay, sleep } from '../core/async';
 import type { Severity } from './alert';
+import { ZabbixError } from './errors';
 
-export class ZabbixError extends Error {
-  constructor(
-    readonly method: string,
-    message: string,
-    /** JSON-RPC error code, when Zabbix answered with one. */
-    readonly code?: number,
-    readonly transient = false,
-  ) {
-    super(`Zabbix ${method}: ${message}`);
-    this.name = 'ZabbixError';
-  }
-}
+export { ZabbixError };
 
 export const SEVERITY_BY_NUMBER: readonly Severity[] = ['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster'];
 
