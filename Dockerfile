@@ -29,4 +29,4 @@ VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.HEALTH_PORT || 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "dist/src/main.js", "--config", "/config/bot.config.json"]
+CMD ["node", "--max-semi-space-size=4", "dist/src/main.js", "--config", "/config/bot.config.json"]

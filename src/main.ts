@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { createApp, type App } from './app';
 import { startHttp } from './ops/http';
-import { instrument, Metrics } from './ops/metrics';
 import { loadConfig } from './config/load';
 import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
@@ -59,33 +58,41 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 0;
   }
   let app: App | undefined;
-  const metrics = new Metrics({
-    openIncidents: () => store.openIncidents(),
-    outboxDepth: () => store.size(),
-    registrations: () => app?.poller.status.registrations ?? 0,
-    botStats: () => app?.bot.stats ?? { malformedAlerts: 0, commands: 0 },
-  });
-  // Loaded only when configured: axios is a fair share of the bot's memory.
+  // Metrics (prom-client) and the Zabbix client (axios) are loaded only when configured: each is
+  // a fair share of the bot's memory.
+  const ops = config.http.port !== undefined ? (require('./ops/metrics') as typeof import('./ops/metrics')) : undefined;
+  const metrics = ops
+    ? new ops.Metrics({
+        openIncidents: () => store.openSummaries(),
+        outboxDepth: () => store.size(),
+        registrations: () => app?.poller.status.registrations ?? 0,
+        botStats: () => app?.bot.stats ?? { malformedAlerts: 0, commands: 0 },
+      })
+    : undefined;
+  const measured = <T extends object>(x: T, target: 'zulip' | 'zabbix'): T => (ops && metrics ? ops.instrument(x, target, metrics) : x);
   const zabbix =
     config.zabbix.url && config.zabbix.token
-      ? instrument(new (require('./zabbix/client') as typeof import('./zabbix/client')).ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix', metrics)
+      ? measured(new (require('./zabbix/client') as typeof import('./zabbix/client')).ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix')
       : undefined;
   app = createApp({
     config,
-    api: instrument(api, 'zulip', metrics),
+    api: measured(api, 'zulip'),
     store,
     me,
     log,
     clock: systemClock,
     ticker: cronTicker(),
     cron: (expr, tz) => cronTicker(expr, tz),
-    metrics,
+    ...(metrics ? { metrics } : {}),
     ...(zabbix ? { zabbix } : {}),
   });
   const running = app;
   const http =
     config.http.port !== undefined
-      ? await startHttp(config.http.port, { health: () => running.health(), metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }) })
+      ? await startHttp(config.http.port, {
+          health: () => running.health(),
+          metrics: async () => (metrics ? { contentType: metrics.contentType, body: await metrics.text() } : { contentType: 'text/plain', body: '' }),
+        })
       : undefined;
   if (http) log.info({ port: http.port }, `http listening on port ${http.port} (/healthz, /metrics)`);
   await running.start(stop.signal);

@@ -10,6 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../test/support/bot-process';
 
 export const BOT_MAIN = join(ROOT, 'dist/src/main.js');
+
+/** The `--…` options before the script in package.json's "start" (`node --max-semi-space-size=4 dist/src/main.js`). */
+export function productionNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  return words.slice(1).filter((w, i, all) => w.startsWith('--') && all.slice(0, i).every((x) => x.startsWith('--')));
+}
 export const MINIMAL_BOT = join(ROOT, 'dist/bench/minimal-bot.js');
 
 export type LogLine = Record<string, unknown> & { time?: number; msg?: string; level?: number };
@@ -161,8 +168,9 @@ export class BotRunner extends ProcessRunner {
 
   static startBot(configPath: string, logPath: string): BotRunner {
     const out = openSync(logPath, 'w');
+    // The node options of the production start command (package.json "start"), then
     // BENCH_BOT_NODE_ARGS: extra node options for the bot only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    const nodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...productionNodeArgs(), ...(process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, BOT_MAIN, '--config', configPath], {
       cwd: ROOT,
       // The config decides the log level, as in production.

@@ -25,7 +25,7 @@ export function coreCommands({ registry, incidents, sla }: CoreCommandDeps): Com
       summary: 'every open incident: class, host, trigger, age, acknowledged or not, SLA time left, topic',
       readOnly: true,
       run: (ctx) => {
-        for (const part of renderOngoing(incidents.openIncidents(), sla, ctx.now)) ctx.reply(part);
+        for (const part of renderOngoing(incidents.openSummaries(), sla, ctx.now)) ctx.reply(part);
       },
     },
   ];

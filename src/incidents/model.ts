@@ -57,6 +57,9 @@ export interface IncidentTimers {
   nextDueAt?: number;
 }
 
+/** What lists of open incidents (`!ongoing`) need of each: read from the store without the rest. */
+export type IncidentSummary = Pick<Incident, 'eventId' | 'host' | 'triggerName' | 'severity' | 'incidentClass' | 'stream' | 'topic' | 'status' | 'openedAt' | 'acknowledgedBy'>;
+
 /** One line of an incident's history: what happened, when, by whom. */
 export interface IncidentLogEntry {
   eventId: string;

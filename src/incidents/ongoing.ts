@@ -2,7 +2,7 @@
 import type { SlaConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import { splitMessage, tableCell, topicLink } from '../core/text';
-import type { Incident } from './model';
+import type { IncidentSummary as Incident } from './model';
 import { CLASS_LABEL, CLASS_ORDER } from './model';
 import { currentDeadline } from './sla';
 
@@ -12,13 +12,12 @@ export interface OngoingOptions {
   messageLimit?: number;
 }
 
-/** Soonest deadline first; incidents without one last, oldest first. */
-function urgency(sla: SlaConfig) {
-  return (a: Incident, b: Incident): number => {
-    const da = currentDeadline(a, sla)?.at ?? Number.POSITIVE_INFINITY;
-    const db = currentDeadline(b, sla)?.at ?? Number.POSITIVE_INFINITY;
-    return da - db || a.openedAt - b.openedAt;
-  };
+/** Soonest deadline first; incidents without one last, oldest first (deadlines computed once each). */
+function byUrgency(list: readonly Incident[], sla: SlaConfig): Incident[] {
+  return list
+    .map((i) => ({ i, d: currentDeadline(i, sla)?.at ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.d - b.d || a.i.openedAt - b.i.openedAt)
+    .map((x) => x.i);
 }
 
 function slaCell(i: Incident, sla: SlaConfig, now: number): string {
@@ -43,7 +42,7 @@ export function renderOngoing(incidents: readonly Incident[], sla: SlaConfig, no
   const unacked = open.filter((i) => i.status === 'open').length;
   const lines: string[] = [`**Ongoing incidents: ${open.length}** (${counts.join(', ')}; ${unacked} unacknowledged)`];
   for (const c of CLASS_ORDER) {
-    const group = open.filter((i) => i.incidentClass === c).sort(urgency(sla));
+    const group = byUrgency(open.filter((i) => i.incidentClass === c), sla);
     if (group.length === 0) continue;
     lines.push('', `**${CLASS_LABEL[c]}** (${group.length})`, '', '| Host | Trigger | Age | Acknowledged | SLA | Topic |', '|---|---|---|---|---|---|');
     for (const i of group.slice(0, maxRows)) {

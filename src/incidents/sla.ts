@@ -31,7 +31,7 @@ export interface Deadline {
 }
 
 /** The deadline the incident is working against now: acknowledge first (if the class has one), then resolve. */
-export function currentDeadline(i: Incident, sla: SlaConfig): Deadline | undefined {
+export function currentDeadline(i: Pick<Incident, 'status' | 'incidentClass' | 'openedAt'>, sla: SlaConfig): Deadline | undefined {
   if (i.status === 'resolved') return undefined;
   const c = slaFor(sla, i.incidentClass);
   if (i.status === 'open' && c.ackWithin !== undefined) return { kind: 'acknowledge', at: i.openedAt + c.ackWithin };
@@ -40,7 +40,7 @@ export function currentDeadline(i: Incident, sla: SlaConfig): Deadline | undefin
 }
 
 /** Milliseconds left before the current deadline (negative when overdue); undefined when none. */
-export function timeLeft(i: Incident, sla: SlaConfig, now: number): number | undefined {
+export function timeLeft(i: Pick<Incident, 'status' | 'incidentClass' | 'openedAt'>, sla: SlaConfig, now: number): number | undefined {
   const d = currentDeadline(i, sla);
   return d === undefined ? undefined : d.at - now;
 }

@@ -1,6 +1,6 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
-import type { Incident, IncidentLogEntry, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
+import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
 import type { Handler, Handover, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -170,7 +170,7 @@ function toIncident(r: IncidentRow): Incident {
   if (r.resolved_at !== null) i.resolvedAt = r.resolved_at;
   if (r.resolved_by !== null) i.resolvedBy = r.resolved_by;
   if (r.resolution !== null) i.resolution = r.resolution as Incident['resolution'];
-  const timers: IncidentTimers = { remindersSent: r.reminders_sent, warningsSent: JSON.parse(r.warnings_sent) as WarningId[] };
+  const timers: IncidentTimers = { remindersSent: r.reminders_sent, warningsSent: r.warnings_sent === '[]' ? [] : (JSON.parse(r.warnings_sent) as WarningId[]) };
   if (r.next_reminder_at !== null) timers.nextReminderAt = r.next_reminder_at;
   if (r.last_reminder_at !== null) timers.lastReminderAt = r.last_reminder_at;
   if (r.snoozed_until !== null) timers.snoozedUntil = r.snoozed_until;
@@ -271,6 +271,11 @@ class SqliteStore implements Store {
         `INSERT OR REPLACE INTO incidents (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
       ),
       open: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE status != 'resolved' ORDER BY opened_at"),
+      openSummaries: db
+        .prepare<[], unknown[]>(
+          "SELECT event_id, host, trigger_name, severity, incident_class, stream, topic, status, opened_at, acknowledged_by FROM incidents WHERE status != 'resolved'",
+        )
+        .raw(true),
       due: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE next_due_at <= ? ORDER BY next_due_at'),
       nextDue: db.prepare<[], { t: number | null }>('SELECT MIN(next_due_at) AS t FROM incidents'),
       latestForHost: db.prepare<[string, string, string], IncidentRow>(
@@ -384,6 +389,23 @@ class SqliteStore implements Store {
 
   logsOfKind(kind: IncidentLogEntry['kind'], since: number): IncidentLogEntry[] {
     return this.stmts.logsOfKind.all(kind, since).map(toLogEntry);
+  }
+
+  openSummaries(): IncidentSummary[] {
+    return (this.stmts.openSummaries.all() as [string, string, string, string, string, string, string, string, number, string | null][]).map(
+      ([eventId, host, triggerName, severity, incidentClass, stream, topic, status, openedAt, acknowledgedBy]) => ({
+        eventId,
+        host,
+        triggerName,
+        severity: severity as Incident['severity'],
+        incidentClass: incidentClass as Incident['incidentClass'],
+        stream,
+        topic,
+        status: status as Incident['status'],
+        openedAt,
+        ...(acknowledgedBy !== null ? { acknowledgedBy } : {}),
+      }),
+    );
   }
 
   incidentsInTopic(ref: TopicRef, opts: { openOnly?: boolean } = {}): Incident[] {

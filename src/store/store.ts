@@ -1,5 +1,5 @@
 /** The store's role: durable incidents, their history, the bot's position, and the outbox. */
-import type { Incident, IncidentLogEntry, TopicRef } from '../incidents/model';
+import type { Incident, IncidentLogEntry, IncidentSummary, TopicRef } from '../incidents/model';
 
 /** Something the bot must say in Zulip; persisted until Zulip accepted it. */
 export type OutgoingItem =
@@ -29,6 +29,8 @@ export interface IncidentStore {
   /** Inserts or replaces the incident, with an optional history line, in one transaction. */
   putIncident(incident: Incident, log?: IncidentLogEntry): void;
   openIncidents(): Incident[];
+  /** The open incidents, only the fields a list shows (much cheaper with thousands open). */
+  openSummaries(): IncidentSummary[];
   incidentsInTopic(ref: TopicRef, opts?: { openOnly?: boolean }): Incident[];
   /** Open incidents whose SLA timers fall due at or before `now`. */
   dueIncidents(now: number): Incident[];

@@ -130,7 +130,8 @@ export class OutboxSender {
       this.firstRow = false;
       this.uncertain.add(row.id);
     }
-    if (this.uncertain.has(row.id) && (await this.deliveredBefore(row))) {
+    // The look-up is a request too: it spends a token of the rate limit like any other.
+    if (this.uncertain.has(row.id) && (this.deps.limiter.take(), await this.deliveredBefore(row))) {
       this.uncertain.delete(row.id);
       this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
       return;
