@@ -19,7 +19,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite-store';
-import type { IncidentClass, Severity } from '../../src/zabbix/alert';
+import { SEVERITY_CLASS, type IncidentClass, type Severity } from '../../src/zabbix/alert';
 import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 import { FakeZulip, type FakeMessage, type RequestLogEntry } from '../support/fake-zulip';
@@ -117,14 +117,7 @@ const REMIND_MS: Record<IncidentClass, number> = { critical: 2_000, 'non-critica
 const DUE_GRACE_MS = 2_000;
 const GAP_TOLERANCE_MS = 500;
 
-const CLASS_OF: Record<Severity, IncidentClass> = {
-  Disaster: 'critical',
-  High: 'critical',
-  Average: 'non-critical',
-  Warning: 'non-critical',
-  Information: 'informational',
-  'Not classified': 'informational',
-};
+const CLASS_OF: Readonly<Record<Severity, IncidentClass>> = SEVERITY_CLASS;
 const STREAM_OF: Record<IncidentClass, string> = {
   critical: STREAMS.critical,
   'non-critical': STREAMS.nonCritical,

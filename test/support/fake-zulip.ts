@@ -16,6 +16,7 @@ import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { mulberry32 } from '../chaos/prng';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -137,17 +138,8 @@ function errorBody(code: string, msg: string, extra: Json = {}): Json {
   return { result: 'error', msg, code, ...extra };
 }
 
-/** Small seeded PRNG (mulberry32): deterministic "random" id gaps. */
-function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small seeded PRNG: deterministic "random" id gaps. */
+const seededRng = mulberry32;
 
 /** Zulip's truncate_content, counting code points as Python does. */
 function truncate(text: string, max: number, suffix: string): string {
