@@ -33,7 +33,7 @@ export class Recorder {
   maxBatch = 0;
   private readonly reactionsTo = new Map<number, SeenRequest>();
 
-  constructor(fake: FakeZulip, private readonly userEmail: string) {
+  constructor(fake: FakeZulip, userEmail: string) {
     fake.onEventsReleased = (r) => {
       if (r.user !== userEmail) return;
       this.maxBatch = Math.max(this.maxBatch, r.events.length);

@@ -147,7 +147,8 @@ export function reportCommands(d: ReportCommandDeps): Command[] {
         }
         const hosts = [...new Set(incidents.map((i) => i.host))];
         const ids = new Set(incidents.map((i) => i.eventId));
-        const related = hosts.flatMap((h) => d.store.incidentsOfHost(h, 20)).filter((i) => !ids.has(i.eventId) && i.openedAt < Math.min(...incidents.map((x) => x.openedAt)));
+        const firstOpened = Math.min(...incidents.map((x) => x.openedAt));
+        const related = hosts.flatMap((h) => d.store.incidentsOfHost(h, 20)).filter((i) => !ids.has(i.eventId) && i.openedAt < firstOpened);
         const handovers = d.store.handovers(50).map((h) => ({ at: h.at, to: h.to.name, ...(h.from ? { from: h.from.name } : {}) }));
         ctx.reply(
           renderPostmortem({

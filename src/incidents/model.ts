@@ -157,11 +157,3 @@ export const SEVERITY_RANK: Record<Severity, number> = {
   'Not classified': 0,
 };
 
-export function isOpen(i: Incident): boolean {
-  return i.status !== 'resolved';
-}
-
-/** Topic renames and moves: the new place of a topic, or undefined when it is not the renamed one. */
-export function followTopic(at: TopicRef, from: TopicRef, to: TopicRef): TopicRef | undefined {
-  return at.stream === from.stream && at.topic === from.topic ? to : undefined;
-}

@@ -6,7 +6,7 @@ import type { BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import { neutralizeMentions } from '../core/text';
-import type { Incident, TopicRef } from '../incidents/model';
+import type { TopicRef } from '../incidents/model';
 import type { Addressee } from '../reminders/render';
 import type { Handler, Handover, Store } from '../store/store';
 import type { ZulipApi, ZulipUser } from '../zulip/api';
@@ -164,8 +164,4 @@ export class ResponderService {
     });
   }
 
-  /** Incidents a person acknowledged or handles. */
-  incidentsOf(person: Person): Incident[] {
-    return this.deps.store.openIncidents().filter((i) => i.acknowledgedBy === person.name || this.deps.store.handlerFor(i)?.person.id === person.id);
-  }
 }

@@ -76,13 +76,7 @@ const rpcAnswer = z.union([
 ]);
 const ackWire = z.object({ clock: num, message: z.string().default(''), action: num.default(0), username: z.string().optional(), name: z.string().optional(), surname: z.string().optional(), userid: str.optional() });
 const problemWire = z.object({ eventid: str, objectid: str, name: z.string(), clock: num, severity: num, acknowledged: str });
-const eventWire = z.object({
-  eventid: str,
-  objectid: str,
-  name: z.string(),
-  clock: num,
-  severity: num,
-  acknowledged: str,
+const eventWire = problemWire.extend({
   r_eventid: str.default('0'),
   hosts: z.array(z.object({ hostid: str, host: z.string(), name: z.string().optional() })).default([]),
   acknowledges: z.array(ackWire).default([]),
@@ -92,6 +86,18 @@ const triggerWire = z.object({ triggerid: str, value: num, description: z.string
 function versionAtLeast(v: string, major: number, minor: number): boolean {
   const [a = 0, b = 0] = v.split('.').map(Number);
   return a > major || (a === major && b >= minor);
+}
+
+/** The fields problem.get and event.get share. */
+function toProblem(p: z.output<typeof problemWire>): ZabbixProblem {
+  return {
+    eventId: p.eventid,
+    triggerId: p.objectid,
+    name: p.name,
+    clock: p.clock,
+    severity: SEVERITY_BY_NUMBER[p.severity] ?? 'Not classified',
+    acknowledged: p.acknowledged === '1',
+  };
 }
 
 function toAck(a: z.output<typeof ackWire>): ZabbixAck {
@@ -170,14 +176,7 @@ export class ZabbixClient implements ZabbixApi {
       ...(opts.sinceSec !== undefined ? { time_from: opts.sinceSec } : {}),
       ...(opts.eventIds ? { eventids: opts.eventIds } : {}),
     });
-    return z.array(problemWire).parse(result).map((p) => ({
-      eventId: p.eventid,
-      triggerId: p.objectid,
-      name: p.name,
-      clock: p.clock,
-      severity: SEVERITY_BY_NUMBER[p.severity] ?? 'Not classified',
-      acknowledged: p.acknowledged === '1',
-    }));
+    return z.array(problemWire).parse(result).map(toProblem);
   }
 
   async events(eventIds: readonly string[]): Promise<ZabbixEvent[]> {
@@ -189,12 +188,7 @@ export class ZabbixClient implements ZabbixApi {
       select_acknowledges: 'extend',
     });
     return z.array(eventWire).parse(result).map((e) => ({
-      eventId: e.eventid,
-      triggerId: e.objectid,
-      name: e.name,
-      clock: e.clock,
-      severity: SEVERITY_BY_NUMBER[e.severity] ?? 'Not classified',
-      acknowledged: e.acknowledged === '1',
+      ...toProblem(e),
       resolved: e.r_eventid !== '0',
       hosts: e.hosts.map((h) => ({ hostId: h.hostid, host: h.host, name: h.name ?? h.host })),
       acknowledges: e.acknowledges.map(toAck).sort((a, b) => a.clock - b.clock),

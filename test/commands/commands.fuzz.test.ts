@@ -13,7 +13,7 @@ import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/log';
 import { openSqliteStore } from '../../src/store/sqlite-store';
 import type { StreamMessage } from '../../src/zulip/api';
-import { alertPost, T0, testConfig } from '../support/factories';
+import { alertPost, streamMessage, T0, testConfig } from '../support/factories';
 import { MemoryZulip } from '../support/memory-zulip';
 import { drainMessages } from '../support/outbox';
 
@@ -51,19 +51,8 @@ test('every command with hostile arguments: answered, never a wildcard mention, 
   const config = testConfig({ alerts: { senders: ['zabbix@example.org'] } });
   const app = createApp({ config, api, store, me: await api.me(), log: silentLogger, clock, ticker: { start: () => {}, stop: async () => {} } });
   let id = 100;
-  const msg = (content: string, p: Partial<StreamMessage> = {}): StreamMessage => ({
-    id: ++id,
-    streamId: 1,
-    stream: 'SRE # Critical',
-    topic: 'web-01',
-    content,
-    senderId: 2,
-    senderEmail: 'ann@example.org',
-    senderName: 'Ann Smith',
-    client: 'website',
-    timestamp: Math.floor(clock.now() / 1000),
-    ...p,
-  });
+  const msg = (content: string, p: Partial<StreamMessage> = {}): StreamMessage =>
+    streamMessage({ id: ++id, topic: 'web-01', content, timestamp: Math.floor(clock.now() / 1000), ...p });
   // Some incidents to act on, with hostile trigger names and hosts.
   for (const [n, trigger] of ['@**all** is down', 'a | b `c` **d**', 'x'.repeat(3000)].entries()) {
     await app.bot.onMessage(msg(alertPost({ host: 'web-01', eventId: String(500 + n), trigger }), { senderEmail: 'zabbix@example.org', senderId: 9 }));

@@ -4,8 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, MAIN, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeMessage, FakeZulip } from '../support/fake-zulip';
+import { MAIN, ROOT, startBot as startLiveBot, startWorld, stopWorld, STREAMS, type BotProcess, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -15,19 +15,16 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake);
+  ({ fake, w, bot } = await startWorld({}, { startBot: false }));
 });
 
 afterEach(async () => {
-  await bot?.kill('SIGKILL');
+  await stopWorld({ fake, bot });
   bot = undefined;
-  await fake.stop();
 });
 
 async function startBot(): Promise<BotProcess> {
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  bot = await startLiveBot(w.configPath);
   return bot;
 }
 

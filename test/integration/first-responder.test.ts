@@ -1,8 +1,8 @@
 /**
  * First-responder handover end to end against the fake Zulip.
  */
-import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeZulip, FakeMessage } from '../support/fake-zulip';
+import { type BotProcess, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -12,16 +12,10 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, { sla: { critical: { remindEvery: '2s', resolveWithin: '16h' } } });
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  ({ fake, w, bot } = await startWorld({ sla: { critical: { remindEvery: '2s', resolveWithin: '16h' } } }));
 });
 
-afterEach(async () => {
-  await bot?.kill('SIGKILL');
-  await fake.stop();
-});
+afterEach(() => stopWorld({ fake, bot }));
 
 const fromBot = (m: FakeMessage) => m.sender_email === w.bot.email;
 

@@ -2,8 +2,8 @@
  * The non-critical workflow end to end against the fake Zulip: 🔁 on repeats whose project ID is
  * known, the checklist once per topic and trigger, IDs remembered across a restart.
  */
-import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeZulip, FakeMessage } from '../support/fake-zulip';
+import { type BotProcess, restartBot, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -13,16 +13,10 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, { timezone: 'UTC' });
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  ({ fake, w, bot } = await startWorld({ timezone: 'UTC' }));
 });
 
-afterEach(async () => {
-  await bot?.kill('SIGKILL');
-  await fake.stop();
-});
+afterEach(() => stopWorld({ fake, bot }));
 
 const fromBot = (m: FakeMessage) => m.sender_email === w.bot.email;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,9 +39,7 @@ test('ID posted, then a repeat alert: 🔁 on the new alert and no message; rest
   expect(reacted.reactions).toEqual([expect.objectContaining({ emoji_name: 'repeat', emoji_code: '1f501', user_id: w.bot.id })]);
 
   // Restart in between: the recorded ID survives.
-  await bot!.kill('SIGKILL');
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  bot = await restartBot(bot, w.configPath);
   const again = disk('db-01.example.org', '9003');
   await fake.waitFor(() => (fake.messages().find((m) => m.id === again.id)?.reactions.length ?? 0) > 0, 10_000, 'repeat reaction after restart');
   await sleep(300);
@@ -66,9 +58,7 @@ test('a topic with no ID gets the checklist once, not again on the next repeat, 
   expect(checklist.content).toMatch(/SLA: acknowledge by .* \(9h 00m\), resolve by .* \(1w 0d\)/);
   const b = disk('db-02.example.org', '9101');
   await bot!.waitForLog((l) => l.messageId === b.id);
-  await bot!.kill('SIGKILL');
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  bot = await restartBot(bot, w.configPath);
   const c = disk('db-02.example.org', '9102');
   await bot.waitForLog((l) => l.messageId === c.id);
   await sleep(500);

@@ -2,8 +2,8 @@
  * Who may do what: direct messages get read-only commands only; first-responder changes can be
  * limited to a Zulip user group; alerts count only from alerts.senders.
  */
-import { FakeZulip, type FakeDirectMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeZulip, FakeDirectMessage } from '../support/fake-zulip';
+import { type BotProcess, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -13,17 +13,10 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, { firstResponder: { group: 'sre-first-responders' } });
-  fake.addUserGroup('sre-first-responders', [w.ann.email]);
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  ({ fake, w, bot } = await startWorld({ firstResponder: { group: 'sre-first-responders' } }, { prepare: (world) => world.fake.addUserGroup('sre-first-responders', [world.ann.email]) }));
 });
 
-afterEach(async () => {
-  await bot?.kill('SIGKILL');
-  await fake.stop();
-});
+afterEach(() => stopWorld({ fake, bot }));
 
 async function dm(text: string): Promise<FakeDirectMessage> {
   const sent = fake.postDirect(w.bob.email, [w.bot.email], text);

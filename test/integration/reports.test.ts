@@ -1,8 +1,8 @@
 /**
  * Beyond the checklist, end to end: external reports, linked resolutions, postmortem drafts, SLA reports.
  */
-import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeZulip, FakeMessage } from '../support/fake-zulip';
+import { BotProcess, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -12,16 +12,10 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, { timezone: 'UTC', sla: { critical: { remindEvery: '2s', resolveWithin: '16h' } } });
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  ({ fake, w, bot } = await startWorld({ timezone: 'UTC', sla: { critical: { remindEvery: '2s', resolveWithin: '16h' } } }));
 });
 
-afterEach(async () => {
-  await bot?.kill('SIGKILL');
-  await fake.stop();
-});
+afterEach(() => stopWorld({ fake, bot }));
 
 const fromBot = (m: FakeMessage) => m.sender_email === w.bot.email;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

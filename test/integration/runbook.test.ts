@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import { BotProcess, setUpWorld, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -17,9 +17,8 @@ let bot: BotProcess | undefined;
 const rendered: string[] = [];
 
 afterEach(async () => {
-  await bot?.kill('SIGKILL');
+  await stopWorld({ fake, bot });
   bot = undefined;
-  await fake?.stop();
 });
 
 afterAll(() => {
@@ -27,10 +26,7 @@ afterAll(() => {
 });
 
 async function startBot(config: Record<string, unknown> = {}): Promise<void> {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, config);
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  ({ fake, w, bot } = await startWorld(config));
 }
 
 const fromBot = (m: FakeMessage) => m.sender_email === w.bot.email;

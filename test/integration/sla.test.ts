@@ -1,8 +1,8 @@
 /**
  * The SLA engine end to end: the built bot with second-scale SLA durations against the fake Zulip.
  */
-import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import type { FakeZulip, FakeMessage } from '../support/fake-zulip';
+import { type BotProcess, startWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -12,21 +12,15 @@ let w: World;
 let bot: BotProcess | undefined;
 
 beforeEach(async () => {
-  fake = await FakeZulip.start({ heartbeatMs: 1_000 });
-  w = setUpWorld(fake, {
+  ({ fake, w, bot } = await startWorld({
     sla: {
       critical: { remindEvery: '2s', resolveWithin: '12s' },
       nonCritical: { remindEvery: '1h', ackWithin: '2h', resolveWithin: '7d' },
     },
-  });
-  bot = BotProcess.start(w.configPath);
-  await bot.live();
+  }));
 });
 
-afterEach(async () => {
-  await bot?.kill('SIGKILL');
-  await fake.stop();
-});
+afterEach(() => stopWorld({ fake, bot }));
 
 const HOST = 'web-01.example.org';
 const fromBot = (m: FakeMessage) => m.sender_email === w.bot.email;

@@ -14,7 +14,7 @@ import { openSqliteStore } from '../../src/store/sqlite-store';
 import type { Store } from '../../src/store/store';
 import type { Severity } from '../../src/zabbix/alert';
 import type { StreamMessage } from '../../src/zulip/api';
-import { alertPost, testConfig } from '../support/factories';
+import { alertPost, streamMessage, testConfig } from '../support/factories';
 import { MemoryZulip } from '../support/memory-zulip';
 import { drainMessages } from '../support/outbox';
 
@@ -39,19 +39,7 @@ afterEach(() => store.close());
 
 function msg(content: string, p: Partial<StreamMessage> = {}): StreamMessage {
   const stream = p.stream ?? 'SRE # Critical';
-  return {
-    id: ++id,
-    streamId: STREAM_IDS[stream] ?? 9,
-    stream,
-    topic: 'web-01.example.org',
-    content,
-    senderId: 2,
-    senderEmail: 'ann@example.org',
-    senderName: 'Ann Smith',
-    client: 'website',
-    timestamp: Math.floor(clock.now() / 1000),
-    ...p,
-  };
+  return streamMessage({ id: ++id, streamId: STREAM_IDS[stream] ?? 9, stream, content, timestamp: Math.floor(clock.now() / 1000), ...p });
 }
 
 async function alert(a: { host?: string; eventId: string; triggerId?: string; trigger?: string; severity?: Severity; status?: 'PROBLEM' | 'OK'; stream?: string }): Promise<{ stream: string; topic: string; content: string }[]> {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FakeZulip, FakeUser } from './fake-zulip';
+import { FakeZulip, type FakeUser } from './fake-zulip';
 
 /** The project root, whether this runs from test/ (ts-jest) or dist/test/ (built). */
 export const ROOT = [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((d) => existsSync(join(d, 'package.json'))) as string;
@@ -129,4 +129,43 @@ export class BotProcess {
   exitCode(): Promise<number | null> {
     return this.exited;
   }
+}
+
+export interface Running {
+  fake: FakeZulip;
+  w: World;
+  bot: BotProcess | undefined;
+}
+
+/**
+ * A fake Zulip with the team's users and streams, and (unless `startBot` is false) the real bot
+ * started against it and polling live. `prepare` runs on the world before the bot starts.
+ */
+export async function startWorld(
+  config: Record<string, unknown> = {},
+  opts: { startBot?: boolean; heartbeatMs?: number; prepare?: (w: World) => void } = {},
+): Promise<Running> {
+  const fake = await FakeZulip.start({ heartbeatMs: opts.heartbeatMs ?? 1_000 });
+  const w = setUpWorld(fake, config);
+  opts.prepare?.(w);
+  if (opts.startBot === false) return { fake, w, bot: undefined };
+  return { fake, w, bot: await startBot(w.configPath) };
+}
+
+/** Starts the bot and waits until it polls live. */
+export async function startBot(configPath: string): Promise<BotProcess> {
+  const bot = BotProcess.start(configPath);
+  await bot.live();
+  return bot;
+}
+
+/** Kills the bot (as a crash would) and starts it again, live. */
+export async function restartBot(bot: BotProcess | undefined, configPath: string): Promise<BotProcess> {
+  await bot?.kill('SIGKILL');
+  return startBot(configPath);
+}
+
+export async function stopWorld(r: Partial<Running>): Promise<void> {
+  await r.bot?.kill('SIGKILL');
+  await r.fake?.stop();
 }

@@ -3,6 +3,7 @@ import { validateConfig } from '../../src/config/load';
 import type { BotConfig } from '../../src/config/schema';
 import type { Incident } from '../../src/incidents/model';
 import { SEVERITY_CLASS, type Severity, type ZabbixAlert } from '../../src/zabbix/alert';
+import type { StreamMessage } from '../../src/zulip/api';
 
 export const T0 = Date.UTC(2026, 10, 21, 3, 0, 0);
 export const MIN = 60_000;
@@ -56,6 +57,20 @@ export function incident(p: Partial<Incident> = {}): Incident {
     lastAlertAt: T0,
     lastAlertMessageId: 1,
     alertCount: 1,
+    ...p,
+  };
+}
+
+/** A stream message as the Zulip adapter hands it to the bot: Ann posting in SRE # Critical unless told otherwise. */
+export function streamMessage(p: Partial<StreamMessage> & Pick<StreamMessage, 'id' | 'content' | 'timestamp'>): StreamMessage {
+  return {
+    streamId: 1,
+    stream: 'SRE # Critical',
+    topic: 'web-01.example.org',
+    senderId: 2,
+    senderEmail: 'ann@example.org',
+    senderName: 'Ann Smith',
+    client: 'website',
     ...p,
   };
 }
