@@ -3,13 +3,13 @@
  * until SIGTERM/SIGINT. Nothing else in the bot reads process.env or argv.
  */
 import { readFileSync } from 'node:fs';
-import { createApp, type App } from './app';
+import { createApp, type App } from './app/app';
 import { startHttp } from './ops/http';
 import { loadConfig } from './config/load';
 import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
 import { createLogger, type Logger } from './core/log';
-import { cronTicker } from './reminders/scheduler';
+import { cronTicker } from './ops/cron';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 import type { ZulipApi, ZulipUser } from './zulip/api';

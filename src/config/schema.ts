@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from './duration';
-import { runbookSchema } from '../runbook/config';
+import { parseDuration } from '../domain/duration';
+import { runbookSchema } from '../features/runbook/config';
 
 /** A duration string ("1h") validated and turned into milliseconds. */
 const duration = (fallback: string) =>

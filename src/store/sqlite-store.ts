@@ -1,6 +1,6 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
-import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../incidents/model';
+import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../domain/incident';
 import type { Handler, Handover, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */

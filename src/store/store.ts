@@ -1,5 +1,5 @@
 /** The store's role: durable incidents, their history, the bot's position, and the outbox. */
-import type { Incident, IncidentLogEntry, IncidentSummary, TopicRef } from '../incidents/model';
+import type { Incident, IncidentLogEntry, IncidentSummary, TopicRef } from '../domain/incident';
 
 /** Something the bot must say in Zulip; persisted until Zulip accepted it. */
 export type OutgoingItem =

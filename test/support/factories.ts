@@ -1,8 +1,8 @@
 /** Test data builders shared by unit tests. */
 import { validateConfig } from '../../src/config/load';
 import type { BotConfig } from '../../src/config/schema';
-import type { Incident } from '../../src/incidents/model';
-import { SEVERITY_CLASS, type Severity, type ZabbixAlert } from '../../src/zabbix/alert';
+import type { Incident } from '../../src/domain/incident';
+import { SEVERITY_CLASS, type Severity, type ZabbixAlert } from '../../src/domain/alert';
 import type { StreamMessage } from '../../src/zulip/api';
 
 export const T0 = Date.UTC(2026, 10, 21, 3, 0, 0);

@@ -1,0 +1,159 @@
+/**
+ * The incident model: one incident per Zabbix problem event. Pure functions over data; the
+ * caller passes the time in. Nothing here does I/O.
+ */
+import type { IncidentClass, Severity, ZabbixAlert } from './alert';
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+export type Resolution = 'ok-alert' | 'topic-resolved' | 'zabbix' | 'manual' | 'linked';
+
+/** Where an incident is discussed: a stream and topic, followed through renames and moves. */
+export interface TopicRef {
+  stream: string;
+  topic: string;
+}
+
+export interface Incident {
+  eventId: string;
+  triggerId: string;
+  host: string;
+  triggerName: string;
+  itemText: string;
+  severity: Severity;
+  incidentClass: IncidentClass;
+  link: string;
+  stream: string;
+  topic: string;
+  status: IncidentStatus;
+  /** Milliseconds since the epoch. */
+  openedAt: number;
+  /** Zulip message id of the first PROBLEM post. */
+  openedMessageId: number;
+  lastAlertAt: number;
+  lastAlertMessageId: number;
+  alertCount: number;
+  acknowledgedAt?: number;
+  acknowledgedBy?: string;
+  ackNote?: string;
+  resolvedAt?: number;
+  resolvedBy?: string;
+  resolution?: Resolution;
+  /** SLA timers, as data (see src/reminders/timers.ts). */
+  timers?: IncidentTimers;
+}
+
+export type WarningId = 'acknowledge-75' | 'acknowledge-100' | 'resolve-75' | 'resolve-100';
+
+export interface IncidentTimers {
+  /** When the next "still unacknowledged" reminder is due. */
+  nextReminderAt?: number;
+  remindersSent: number;
+  lastReminderAt?: number;
+  /** Deadline warnings already posted. */
+  warningsSent: WarningId[];
+  /** Reminders paused until then (!snooze). */
+  snoozedUntil?: number;
+  /** The earliest of the above still to come: what the scheduler looks for. Derived, kept for the index. */
+  nextDueAt?: number;
+}
+
+/** What lists of open incidents (`!ongoing`) need of each: read from the store without the rest. */
+export type IncidentSummary = Pick<Incident, 'eventId' | 'host' | 'triggerName' | 'severity' | 'incidentClass' | 'stream' | 'topic' | 'status' | 'openedAt' | 'acknowledgedBy'>;
+
+/** One line of an incident's history: what happened, when, by whom. */
+export interface IncidentLogEntry {
+  eventId: string;
+  at: number;
+  kind: 'opened' | 'repeated' | 'acknowledged' | 'resolved' | 'reopened' | 'moved' | 'note' | 'reminder' | 'warning' | 'breach' | 'snoozed';
+  actor?: string;
+  detail?: string;
+}
+
+/** The Zulip post an alert arrived in. */
+export interface AlertPost {
+  messageId: number;
+  /** Milliseconds since the epoch (the post's timestamp). */
+  at: number;
+  stream: string;
+  topic: string;
+  senderName: string;
+}
+
+export type AlertOutcome =
+  | { kind: 'opened'; incident: Incident; log: IncidentLogEntry }
+  | { kind: 'repeated'; incident: Incident; log: IncidentLogEntry }
+  /** The same post handled again (a replay after a crash): nothing changes. */
+  | { kind: 'replayed'; incident: Incident }
+  | { kind: 'resolved'; incident: Incident; log: IncidentLogEntry }
+  /** An alert that changes nothing (an OK for an unknown or already resolved event). */
+  | { kind: 'ignored'; reason: string };
+
+/** Applies one parsed alert to the incident with its event id (if tracked). */
+export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, post: AlertPost): AlertOutcome {
+  if (alert.status === 'PROBLEM') {
+    if (!existing) {
+      const incident: Incident = {
+        eventId: alert.eventId,
+        triggerId: alert.triggerId,
+        host: alert.host,
+        triggerName: alert.triggerName,
+        itemText: alert.itemText,
+        severity: alert.severity,
+        incidentClass: alert.incidentClass,
+        link: alert.link,
+        stream: post.stream,
+        topic: post.topic,
+        status: 'open',
+        openedAt: post.at,
+        openedMessageId: post.messageId,
+        lastAlertAt: post.at,
+        lastAlertMessageId: post.messageId,
+        alertCount: 1,
+      };
+      return { kind: 'opened', incident, log: { eventId: alert.eventId, at: post.at, kind: 'opened', actor: post.senderName, detail: `${alert.severity}: ${alert.triggerName}` } };
+    }
+    if (post.messageId <= existing.lastAlertMessageId) return { kind: 'replayed', incident: existing };
+    // The same problem posted again (Zabbix's repeat or update notification): same incident.
+    const incident: Incident = {
+      ...existing,
+      itemText: alert.itemText || existing.itemText,
+      lastAlertAt: Math.max(existing.lastAlertAt, post.at),
+      lastAlertMessageId: Math.max(existing.lastAlertMessageId, post.messageId),
+      alertCount: existing.alertCount + 1,
+    };
+    return { kind: 'repeated', incident, log: { eventId: alert.eventId, at: post.at, kind: 'repeated', actor: post.senderName, detail: `posted again (#${incident.alertCount})` } };
+  }
+  if (!existing) return { kind: 'ignored', reason: `OK for event ${alert.eventId}, which is not tracked` };
+  if (existing.status === 'resolved' && existing.resolution === 'ok-alert' && existing.lastAlertMessageId >= post.messageId) return { kind: 'replayed', incident: existing };
+  if (existing.status === 'resolved') return { kind: 'ignored', reason: `OK for event ${alert.eventId}, already resolved` };
+  const incident = { ...resolve(existing, { at: post.at, by: post.senderName, resolution: 'ok-alert' }), lastAlertMessageId: Math.max(existing.lastAlertMessageId, post.messageId) };
+  return { kind: 'resolved', incident, log: { eventId: alert.eventId, at: post.at, kind: 'resolved', actor: post.senderName, detail: 'OK alert from Zabbix' } };
+}
+
+export function resolve(incident: Incident, r: { at: number; by: string; resolution: Resolution }): Incident {
+  return { ...incident, status: 'resolved', resolvedAt: r.at, resolvedBy: r.by, resolution: r.resolution };
+}
+
+export function acknowledge(incident: Incident, a: { at: number; by: string; note?: string }): Incident {
+  if (incident.status !== 'open') return incident;
+  return { ...incident, status: 'acknowledged', acknowledgedAt: a.at, acknowledgedBy: a.by, ...(a.note ? { ackNote: a.note } : {}) };
+}
+
+export const CLASS_ORDER: readonly IncidentClass[] = ['critical', 'non-critical', 'informational'];
+
+export const CLASS_LABEL: Record<IncidentClass, string> = {
+  critical: 'Critical',
+  'non-critical': 'Non-critical',
+  informational: 'Informational',
+};
+
+/** Zabbix severities from most to least severe. */
+export const SEVERITY_RANK: Record<Severity, number> = {
+  Disaster: 5,
+  High: 4,
+  Average: 3,
+  Warning: 2,
+  Information: 1,
+  'Not classified': 0,
+};
+

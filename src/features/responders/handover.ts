@@ -1,0 +1,118 @@
+/**
+ * First-responder rules from the team's "Handover" section. Pure: the caller looks up users,
+ * subscriptions and incidents and passes them in.
+ */
+import { formatDuration } from '../../domain/duration';
+import { neutralizeMentions, topicLink } from '../../core/text';
+import type { Incident } from '../../domain/incident';
+import { CLASS_LABEL } from '../../domain/incident';
+import { currentDeadline } from '../../domain/sla';
+import type { SlaConfig } from '../../config/schema';
+
+export interface Person {
+  id: number;
+  name: string;
+}
+
+export interface Mention {
+  name: string;
+  id?: number;
+  silent: boolean;
+}
+
+/** `@**Name**`, `@**Name|123**`, `@_**Name**`, `@_**Name|123**` (first one in the text). */
+export function parseMention(text: string): Mention | undefined {
+  const m = /@(_?)\*\*([^*|\n]{1,100})(?:\|(\d{1,12}))?\*\*/.exec(text);
+  if (!m) return undefined;
+  const name = (m[2] as string).trim();
+  if (!name) return undefined;
+  return { name, silent: m[1] === '_', ...(m[3] !== undefined ? { id: Number(m[3]) } : {}) };
+}
+
+/** A notifying mention of a person (with the id, so namesakes are told apart). */
+export function mention(p: Person): string {
+  return `@**${p.name}|${p.id}**`;
+}
+
+export function silentMention(p: Person): string {
+  return `@_**${p.name}|${p.id}**`;
+}
+
+export type HandoverDecision =
+  | { kind: 'same-person' }
+  | { kind: 'not-allowed'; current: Person }
+  | { kind: 'blocked'; unacknowledged: Incident[] }
+  | { kind: 'missing-subscriptions'; streams: string[] }
+  | { kind: 'complete'; forced: boolean; unacknowledged: Incident[] };
+
+export interface HandoverInput {
+  current: Person | undefined;
+  sender: Person;
+  target: Person;
+  force: boolean;
+  openIncidents: readonly Incident[];
+  /** Required streams the upcoming FR is not subscribed to. */
+  missingStreams: readonly string[];
+}
+
+/** The process: acting or upcoming FR may start it; all incidents acknowledged first (or forced); the right subscriptions. */
+export function decideHandover(h: HandoverInput): HandoverDecision {
+  if (h.current && h.current.id === h.target.id) return { kind: 'same-person' };
+  if (h.current && h.sender.id !== h.current.id && h.sender.id !== h.target.id) return { kind: 'not-allowed', current: h.current };
+  const unacknowledged = h.openIncidents.filter((i) => i.status === 'open');
+  if (unacknowledged.length > 0 && !h.force) return { kind: 'blocked', unacknowledged };
+  if (h.missingStreams.length > 0) return { kind: 'missing-subscriptions', streams: [...h.missingStreams] };
+  return { kind: 'complete', forced: h.force && unacknowledged.length > 0, unacknowledged };
+}
+
+function incidentLine(i: Incident, sla: SlaConfig, now: number): string {
+  const d = currentDeadline(i, sla);
+  const left = d ? (d.at - now >= 0 ? `${formatDuration(d.at - now)} to ${d.kind === 'acknowledge' ? 'ack' : 'resolve'}` : `${d.kind === 'acknowledge' ? 'ack' : 'resolve'} overdue ${formatDuration(now - d.at)}`) : 'no deadline';
+  const ack = i.status === 'acknowledged' ? `acknowledged by ${neutralizeMentions(i.acknowledgedBy ?? '?')}` : '**unacknowledged**';
+  return `- ${CLASS_LABEL[i.incidentClass]}: **${neutralizeMentions(i.triggerName)}** on ${neutralizeMentions(i.host)} — ${ack}, ${left} (${topicLink(i.stream, i.topic)})`;
+}
+
+export function renderBlocked(unacked: readonly Incident[], target: Person, sla: SlaConfig, now: number): string {
+  return [
+    `⏸️ The handover to ${silentMention(target)} waits: every active incident must be acknowledged first (${unacked.length} ${unacked.length === 1 ? 'is' : 'are'} not):`,
+    ...unacked.map((i) => incidentLine(i, sla, now)),
+    `Acknowledge them (\`!ack\` in their topics), or hand over anyway with \`!handover @**${target.name}** force\`.`,
+  ].join('\n');
+}
+
+export function renderAnnouncement(a: {
+  from: Person | undefined;
+  to: Person;
+  by: Person;
+  forced: boolean;
+  open: readonly Incident[];
+  handedOver: readonly Incident[];
+  sla: SlaConfig;
+  now: number;
+}): string {
+  const lines = [
+    `🔄 **First responder handover**: ${a.from ? `${silentMention(a.from)} → ` : ''}${mention(a.to)} is now the acting first responder (started by ${neutralizeMentions(a.by.name)}).`,
+  ];
+  if (a.forced) lines.push(`⚠️ Forced: ${a.open.filter((i) => i.status === 'open').length} incident(s) were still unacknowledged at handover.`);
+  lines.push('', a.open.length === 0 ? 'No open incidents.' : `**Open incidents (${a.open.length})**:`, ...a.open.slice(0, 50).map((i) => incidentLine(i, a.sla, a.now)));
+  if (a.open.length > 50) lines.push(`…and ${a.open.length - 50} more (\`!ongoing\`).`);
+  if (a.from) {
+    lines.push('', a.handedOver.length === 0 ? `${neutralizeMentions(a.from.name)} hands over no incidents of their own.` : `**Handed over by ${neutralizeMentions(a.from.name)}** (acknowledged or handled by them):`);
+    lines.push(...a.handedOver.map((i) => incidentLine(i, a.sla, a.now)));
+  }
+  return lines.join('\n');
+}
+
+export function renderManualSteps(from: Person | undefined, to: Person): string {
+  return [
+    `✅ Handover to ${silentMention(to)} recorded and announced. What the bot can't do — please tick off:`,
+    `- [ ] ${from ? 'Acting' : 'Previous'} FR adds ${neutralizeMentions(to.name)} to the IPA \`sla-first-responder\` group`,
+    `- [ ] Enable Zabbix calling for ${neutralizeMentions(to.name)} (Zabbix > Configuration > Actions > Trigger actions), if they use it`,
+    ...(from
+      ? [
+          `- [ ] ${neutralizeMentions(to.name)} asks their questions and is aware of the SLA state`,
+          `- [ ] Remove ${neutralizeMentions(from.name)} from the \`sla-first-responder\` group and disable their Zabbix calling`,
+        ]
+      : []),
+  ].join('\n');
+}

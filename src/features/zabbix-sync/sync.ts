@@ -1,0 +1,201 @@
+/**
+ * Zabbix and the chat, both ways: an acknowledgement typed in chat is made in Zabbix too; a
+ * periodic sync brings what happened in Zabbix (acknowledged, resolved, problems whose alert post
+ * never arrived) into the incidents and their topics. When Zabbix fails, the bot keeps working
+ * from chat and says so once in the general stream, and once when it recovers.
+ */
+import { streamForClass, type BotConfig } from '../../config/schema';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
+import { neutralizeMentions } from '../../core/text';
+import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
+import { acknowledge, resolve, type Incident } from '../../domain/incident';
+import type { Store } from '../../store/store';
+import type { Speaker } from '../../zulip/speaker';
+import { SEVERITY_CLASS } from '../../domain/alert';
+import type { ZabbixApi, ZabbixEvent } from '../../zabbix/client';
+
+const FAILING_KEY = 'zabbix.sync.failing';
+const FIRST_SYNC_KEY = 'zabbix.sync.since';
+/** A problem younger than this may still have its webhook post on the way. */
+const LOST_GRACE_MS = 90_000;
+const CHUNK = 200;
+
+
+/** Zabbix event ids are digits; incidents reported by hand have other ids. */
+export function isZabbixEvent(i: Incident): boolean {
+  return /^\d+$/.test(i.eventId);
+}
+
+export interface ZabbixSyncDeps {
+  zabbix: ZabbixApi;
+  store: Store;
+  speaker: Speaker;
+  lifecycle: IncidentLifecycle;
+  config: Pick<BotConfig, 'streams' | 'zabbix'>;
+  clock: Clock;
+  log: Logger;
+  /** Base URL of the Zabbix frontend, for links. */
+  zabbixUrl: string;
+}
+
+export interface SyncResult {
+  acknowledged: number;
+  resolved: number;
+  lost: number;
+}
+
+export class ZabbixSync {
+  private running = false;
+  private nextAt = 0;
+  lastOkAt: number | undefined;
+  lastError: string | undefined;
+
+  constructor(private readonly deps: ZabbixSyncDeps) {}
+
+  get failing(): boolean {
+    return this.deps.store.getState(FAILING_KEY) === '1';
+  }
+
+  /** For the 1-second scheduler tick: runs a sync when `syncEvery` has passed and none is running. */
+  maybeRun(now: number): void {
+    if (this.running || now < this.nextAt) return;
+    this.nextAt = now + this.deps.config.zabbix.syncEvery;
+    void this.run();
+  }
+
+  /** Acknowledges in Zabbix what was acknowledged in chat; failures are said in the topic. */
+  async acknowledgeFromChat(acked: readonly Incident[], by: string, note: string | undefined, reply: (text: string) => void): Promise<void> {
+    const ids = acked.filter(isZabbixEvent).map((i) => i.eventId);
+    if (ids.length === 0) return;
+    try {
+      await this.deps.zabbix.acknowledge(ids, `${note ?? 'Acknowledged'} — ${by} (via Zulip)`);
+      this.deps.log.info({ eventIds: ids, by }, 'acknowledged in Zabbix');
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, eventIds: ids }, 'acknowledging in Zabbix failed');
+      reply(`⚠️ Could not acknowledge in Zabbix (${neutralizeMentions((err as Error).message).slice(0, 300)}); the acknowledgement here still counts — please acknowledge in Zabbix by hand.`);
+    }
+  }
+
+  /** Zabbix's view of whether the incidents' triggers still fire (for the ✔ check). */
+  readonly firing: FiringCheck = async (incidents) => {
+    const ids = incidents.filter(isZabbixEvent).map((i) => i.eventId);
+    const events = await this.deps.zabbix.events(ids);
+    return new Map(events.map((e) => [e.eventId, !e.resolved]));
+  };
+
+  async run(): Promise<SyncResult | undefined> {
+    if (this.running) return undefined;
+    this.running = true;
+    try {
+      const result = await this.syncOnce();
+      this.lastOkAt = this.deps.clock.now();
+      this.lastError = undefined;
+      if (this.failing) {
+        this.deps.store.setState(FAILING_KEY, '0');
+        this.deps.speaker.say(this.deps.config.streams.general, 'Zabbix sync', '✅ Zabbix sync works again.');
+        this.deps.log.info('Zabbix sync recovered');
+      }
+      return result;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.deps.log.warn({ err: this.lastError }, 'Zabbix sync failed');
+      if (!this.failing) {
+        this.deps.store.setState(FAILING_KEY, '1');
+        this.deps.speaker.say(
+          this.deps.config.streams.general,
+          'Zabbix sync',
+          `⚠️ Zabbix sync is failing (${neutralizeMentions(this.lastError).slice(0, 300)}). The bot keeps working from chat; acknowledgements may need doing in Zabbix by hand. I'll say when it recovers.`,
+        );
+      }
+      return undefined;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async syncOnce(): Promise<SyncResult> {
+    const { store, zabbix, clock } = this.deps;
+    const result: SyncResult = { acknowledged: 0, resolved: 0, lost: 0 };
+    const open = store.openIncidents().filter(isZabbixEvent);
+    for (let i = 0; i < open.length; i += CHUNK) {
+      const chunk = open.slice(i, i + CHUNK);
+      const events = new Map((await zabbix.events(chunk.map((x) => x.eventId))).map((e) => [e.eventId, e]));
+      for (const incident of chunk) {
+        const e = events.get(incident.eventId);
+        if (e) this.apply(incident, e, result);
+      }
+    }
+    const now = clock.now();
+    const since = Number(store.getState(FIRST_SYNC_KEY) ?? NaN);
+    if (Number.isNaN(since)) store.setState(FIRST_SYNC_KEY, String(now));
+    const from = Number.isNaN(since) ? now : Math.max(since, now - 86_400_000);
+    const problems = (await zabbix.problems({ sinceSec: Math.floor(from / 1000) })).filter((p) => p.clock * 1000 < now - LOST_GRACE_MS && !store.getIncident(p.eventId));
+    if (problems.length > 0) {
+      for (const e of await zabbix.events(problems.map((p) => p.eventId))) if (!e.resolved) this.adoptLost(e, result);
+    }
+    if (result.acknowledged + result.resolved + result.lost > 0) this.deps.log.info({ ...result }, 'Zabbix sync applied changes');
+    return result;
+  }
+
+  private apply(incident: Incident, e: ZabbixEvent, result: SyncResult): void {
+    const { store, speaker, lifecycle, clock } = this.deps;
+    const now = clock.now();
+    if (e.resolved) {
+      store.transaction(() => {
+        lifecycle.save(resolve(incident, { at: now, by: 'Zabbix', resolution: 'zabbix' }), { eventId: incident.eventId, at: now, kind: 'resolved', actor: 'Zabbix', detail: 'resolved in Zabbix (sync)' });
+        speaker.say(incident.stream, incident.topic, `✅ Zabbix reports **${neutralizeMentions(incident.triggerName)}** (event ${incident.eventId}) resolved.`);
+      });
+      result.resolved++;
+      return;
+    }
+    if (incident.status === 'open' && e.acknowledged) {
+      const ack = [...e.acknowledges].reverse().find((a) => a.acknowledged) ?? e.acknowledges.at(-1);
+      const by = ack?.user ?? 'someone';
+      const note = ack?.message || undefined;
+      store.transaction(() => {
+        lifecycle.save(acknowledge(incident, { at: now, by: `${by} (Zabbix)`, ...(note ? { note } : {}) }), { eventId: incident.eventId, at: now, kind: 'acknowledged', actor: `${by} (Zabbix)`, ...(note ? { detail: note } : {}) });
+        speaker.say(incident.stream, incident.topic, `👍 Acknowledged in Zabbix by ${neutralizeMentions(by)}: **${neutralizeMentions(incident.triggerName)}** (event ${incident.eventId})${note ? ` — ${neutralizeMentions(note)}` : ''}`);
+      });
+      result.acknowledged++;
+    }
+  }
+
+  /** A problem Zabbix has whose alert never reached the chat: post it where it belongs and track it. */
+  private adoptLost(e: ZabbixEvent, result: SyncResult): void {
+    const { store, speaker, lifecycle, config, clock } = this.deps;
+    const host = e.hosts[0]?.name ?? e.hosts[0]?.host ?? 'unknown host';
+    const incidentClass = SEVERITY_CLASS[e.severity];
+    const stream = streamForClass(config.streams, incidentClass);
+    const link = `${this.deps.zabbixUrl}/tr_events.php?triggerid=${e.triggerId}&eventid=${e.eventId}`;
+    const now = clock.now();
+    const incident: Incident = {
+      eventId: e.eventId,
+      triggerId: e.triggerId,
+      host,
+      triggerName: e.name,
+      itemText: '',
+      severity: e.severity,
+      incidentClass,
+      link,
+      stream,
+      topic: host,
+      status: e.acknowledged ? 'acknowledged' : 'open',
+      openedAt: e.clock * 1000,
+      openedMessageId: 0,
+      lastAlertAt: e.clock * 1000,
+      lastAlertMessageId: 0,
+      alertCount: 0,
+      ...(e.acknowledged ? { acknowledgedAt: now, acknowledgedBy: `${e.acknowledges.at(-1)?.user ?? 'someone'} (Zabbix)` } : {}),
+    };
+    store.transaction(() => {
+      lifecycle.save(incident, { eventId: e.eventId, at: now, kind: 'opened', actor: 'Zabbix sync', detail: 'problem found in Zabbix; its alert post never arrived' });
+      speaker.say(
+        stream,
+        host,
+        `🛰️ Zabbix has this problem, but its alert never arrived here (lost webhook?). Tracking it now:\nPROBLEM (${e.severity}) alert on [${neutralizeMentions(host)}](${link}):\n* ${neutralizeMentions(e.name)}`,
+      );
+    });
+    result.lost++;
+  }
+}
