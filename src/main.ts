@@ -66,7 +66,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         openIncidents: () => store.openSummaries(),
         outboxDepth: () => store.size(),
         registrations: () => app?.poller.status.registrations ?? 0,
-        botStats: () => app?.bot.stats ?? { malformedAlerts: 0, commands: 0 },
+        botStats: () => app?.pipeline.stats ?? { malformedAlerts: 0, commands: 0 },
+        jobDepth: () => app?.jobs.depth ?? 0,
       })
     : undefined;
   const measured = <T extends object>(x: T, target: 'zulip' | 'zabbix'): T => (ops && metrics ? ops.instrument(x, target, metrics) : x);

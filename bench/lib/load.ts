@@ -1,6 +1,6 @@
 /** Alert workloads (seeded) and a drift-free pacer. */
 import { performance } from 'node:perf_hooks';
-import type { Severity } from '../../src/domain/alert';
+import type { Severity } from '../../src/domain/classes';
 import { Rng } from './rng';
 import { classOf, type AlertSpec } from './world';
 import { sleep } from './bot-runner';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FakeZulip, type FakeUser, type FakeZulipOptions } from '../../test/support/fake-zulip';
 import { STREAMS } from '../../test/support/bot-process';
 import { alertPost } from '../../test/support/factories';
-import type { Severity } from '../../src/domain/alert';
+import type { Severity } from '../../src/domain/classes';
 
 export { STREAMS };
 

@@ -1,31 +1,36 @@
 /**
- * Builds the bot from its parts. Takes every adapter as a parameter (src/main.ts passes the real
- * ones; tests pass fakes), so the whole bot can run in-process against a fake Zulip API.
+ * The container: builds the adapters' helpers and the features' services, lists the modules in
+ * their order, and hands them to the pipeline. Takes every adapter as a parameter (src/main.ts
+ * passes the real ones; tests pass fakes), so the whole bot can run in-process.
  */
-import { Bot } from '../pipeline/pipeline';
-import { coreCommands } from '../features/incidents/core-commands';
-import { incidentCommands } from '../features/incidents/commands';
-import { CommandRegistry } from '../pipeline/commands';
-import { responderCommands } from '../features/responders/commands';
-import { helpCommands } from '../features/runbook/commands';
-import { trackingCommands } from '../features/non-critical/commands';
-import { reportCommands, reportWindow, slaReportText } from '../features/reports/commands';
 import type { BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import { RateLimiter } from '../core/rate-limiter';
+import { helpModule } from '../features/help/module';
+import { createIntake } from '../features/incidents/intake';
 import { IncidentLifecycle } from '../features/incidents/lifecycle';
-import type { Incident } from '../domain/incident';
+import { incidentsModule } from '../features/incidents/module';
+import { metricsModule } from '../features/metrics/module';
+import { nonCriticalModule } from '../features/non-critical/module';
 import { NonCriticalWorkflow } from '../features/non-critical/workflow';
 import { ReminderEngine } from '../features/reminders/engine';
-import type { Ticker } from '../ops/cron';
-import type { Metrics } from '../ops/metrics';
+import { remindersModule } from '../features/reminders/module';
+import { reportsModule } from '../features/reports/module';
+import { respondersModule } from '../features/responders/module';
 import { ResponderService } from '../features/responders/service';
 import { RunbookAdvisor } from '../features/runbook/advisor';
+import { runbookModule } from '../features/runbook/module';
 import { RecheckService } from '../features/runbook/recheck';
+import { zabbixSyncModule } from '../features/zabbix-sync/module';
+import { ZabbixSync } from '../features/zabbix-sync/sync';
+import type { Ticker } from '../ops/cron';
+import type { Metrics } from '../ops/metrics';
+import { JobRunner, type JobQueue } from '../pipeline/jobs';
+import type { BotModule } from '../pipeline/module';
+import { Pipeline } from '../pipeline/pipeline';
 import type { Store } from '../store/store';
 import type { ZabbixApi } from '../zabbix/client';
-import { ZabbixSync } from '../features/zabbix-sync/sync';
 import type { ZulipApi, ZulipUser } from '../zulip/api';
 import { EventPoller } from '../zulip/event-poller';
 import { OutboxSender } from '../zulip/outbox-sender';
@@ -43,167 +48,157 @@ export interface AppDeps {
   me: ZulipUser;
   log: Logger;
   clock: Clock;
+  /** The scheduler's one-second tick. */
   ticker: Ticker;
-  /** Makes a ticker for a cron expression in a time zone (the weekly SLA report). */
+  /** Makes a ticker for a cron expression in a time zone (the modules' cron jobs). */
   cron?: (expression: string, timeZone: string) => Ticker;
   zabbix?: ZabbixApi;
   metrics?: Metrics;
+  /** Tests only: changes the module list before the pipeline is built (e.g. inserts a failing module). */
+  modules?: (list: BotModule[]) => BotModule[];
 }
 
 export type App = ReturnType<typeof createApp>;
 
-export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, metrics }: AppDeps) {
-
+export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, metrics, modules: adjust }: AppDeps) {
+  // Adapters' helpers: the outbox and its sender, stream names, the bot's position.
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
   const sender = new OutboxSender({ outbox: store, api, clock, limiter, log, selfEmail: me.email });
   const speaker = new OutboxSpeaker(store, clock, () => sender.kick());
   const directory = new StreamDirectory(api);
-  const commands = new CommandRegistry();
+  const streamName = (id: number) => directory.name(id);
   const cursor = {
     get: (): number | undefined => {
       const v = store.getState(CURSOR_KEY);
       return v === undefined ? undefined : Number(v);
     },
     set: (id: number): void => {
-      // Never moves back (a command's marker and the poller may both set it).
+      // Never moves back (a command's commit and the poller may both set it).
       const cur = Number(store.getState(CURSOR_KEY) ?? -1);
       if (id > cur) store.setState(CURSOR_KEY, String(id));
     },
   };
-  const bot = new Bot({
-    config,
-    store,
-    clock,
-    log,
-    speaker,
-    commands,
-    selfId: me.id,
-    streamName: (id) => directory.name(id),
-    learnStream: (id, name) => directory.learn(id, name),
-    markHandled: (id) => cursor.set(id),
-  });
+  // The job runner is built once the modules have declared their jobs; services queue through this.
+  let runner: JobRunner | undefined;
+  const jobs: JobQueue = { enqueue: (kind, payload) => (runner as JobRunner).enqueue(kind, payload) };
+  const tz = config.timezone;
+  const zabbixOn = zabbix !== undefined && config.zabbix.url !== undefined;
+
+  // The features' services.
   const userNames = new Map<number, string>();
   let sync: ZabbixSync | undefined;
   const lifecycle = new IncidentLifecycle({
-    ...(zabbix ? { firing: (incidents: readonly Incident[]) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
+    ...(zabbixOn ? { firing: (incidents) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
     store,
     speaker,
     sla: config.sla,
     clock,
     log,
+    jobs,
     userName: async (id) => {
       if (!userNames.has(id)) userNames.set(id, (await api.user(id)).fullName);
       return userNames.get(id);
     },
   });
-  if (zabbix && config.zabbix.url) {
-    sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
-  }
-  const nonCritical = new NonCriticalWorkflow({ store, speaker, config, clock, log });
+  if (zabbix && config.zabbix.url) sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
   const responders = new ResponderService({ store, speaker, api, config, clock, log });
-  const runbook = new RunbookAdvisor({ store, speaker, config, clock, log });
-  const recheck = new RecheckService({ ...(zabbix && config.zabbix.url ? { zabbix } : {}), store, clock, log, waitMs: config.runbook.recheck.wait });
-  commands.add(
-    ...coreCommands({ registry: commands, incidents: store, sla: config.sla }),
-    ...incidentCommands({
-      lifecycle,
-      ackListeners: [
-        (acked, ctx) => {
-          for (const i of acked) metrics?.timeToAck.observe({ class: i.incidentClass }, Math.max(0, (ctx.now - i.openedAt) / 1000));
-        },
-        (acked, ctx, note) => sync?.acknowledgeFromChat(acked, ctx.message.senderName, note, ctx.reply),
-      ],
-    }),
-    ...trackingCommands(nonCritical),
-    ...responderCommands(responders, config.timezone),
-    ...reportCommands({ lifecycle, store, speaker, api, config, streamName: (id) => directory.name(id), selfEmail: me.email }),
-  );
-  commands.add(...helpCommands({ recheck }));
-  bot.alertListeners.push((e) => nonCritical.onAlert(e));
-  // Before linkEarlierTopic: the hint and client prompt are the first thing the bot says in a new topic.
-  bot.alertListeners.push((e) => runbook.onAlert(e));
-  bot.alertListeners.push(({ alert, outcome }) => metrics?.alerts.inc({ class: alert.incidentClass, outcome: outcome.kind }));
-  bot.messageListeners.push((m) => nonCritical.onMessage(m));
-  bot.alertListeners.push(({ outcome }) => {
-    if (outcome.kind === 'opened') lifecycle.linkEarlierTopic(outcome.incident);
-  });
-  bot.topicMoveListeners.push((from, to, moved, by) => lifecycle.onTopicMove(from, to, moved, by));
-  bot.topicMoveListeners.push((from, to) => runbook.onTopicMove(from, to));
-  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: config.timezone, addressee: (ref, now) => responders.addressee(ref, now) });
-  const poller = new EventPoller({
-    api,
-    sink: bot,
-    cursor,
-    streams: bot.streams,
-    log,
-    onLive: () => log.info('polling live'),
-  });
-  /** One scheduler round, inside its error boundary: a failed round is logged and tried again next second. */
-  function tick(now: number): void {
-    try {
-      responders.expireHandlers(now);
-      const round = reminders.tick(now);
+  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: tz, addressee: (ref, now) => responders.addressee(ref, now) });
+  const reportDeps = { store, speaker, api, config, selfEmail: me.email };
+
+  // The modules, in the order their hooks run. On an alert: the non-critical 🔁/checklist, then
+  // the runbook's hint and client prompt (the first things said in a new topic), then metrics,
+  // then the link to the host's earlier topic. `help` lists every module's commands.
+  const listed: BotModule[] = [
+    helpModule(() => pipeline.registry),
+    nonCriticalModule(new NonCriticalWorkflow({ store, speaker, config, clock, log })),
+    runbookModule(
+      new RunbookAdvisor({ store, speaker, config, clock, log }),
+      new RecheckService({ ...(zabbixOn && zabbix ? { zabbix } : {}), store, clock, log, waitMs: config.runbook.recheck.wait }),
+    ),
+    ...(metrics ? [metricsModule(metrics, () => clock.now())] : []),
+    incidentsModule({ lifecycle, store, speaker, config, sla: config.sla, timeZone: tz, streamName }),
+    respondersModule(responders, tz),
+    remindersModule(reminders, (round) => {
       metrics?.reminders.inc(round.reminders);
       metrics?.warnings.inc(round.warnings);
       metrics?.breaches.inc(round.breaches);
-      sync?.maybeRun(now);
-      runbook.tick(now);
-    } catch (err) {
-      log.error({ err }, 'scheduler round failed');
-    }
-  }
-  const weekly = cron?.(config.reports.weeklyCron, config.timezone);
-  /** What /healthz says: the Zulip queue alive and polled recently, the store writable, the Zabbix sync state. */
+    }),
+    reportsModule({ ...reportDeps, weeklyCron: config.reports.weeklyCron, reportTopic: config.reports.topic, generalStream: config.streams.general }),
+    ...(sync ? [zabbixSyncModule(sync)] : []),
+  ];
+  const modules = adjust ? adjust(listed) : listed;
+  runner = new JobRunner({ store, clock, log, handlers: modules.flatMap((m) => m.jobs ?? []), ...(metrics ? { onFailure: (kind: string) => metrics.jobFailures.inc({ kind }) } : {}) });
+  const s = config.streams;
+  const pipeline: Pipeline = new Pipeline({
+    modules,
+    intake: createIntake({ store, sla: config.sla, clock, log }),
+    streams: [s.critical, s.nonCritical, s.informational, s.general],
+    alertSenders: config.alerts.senders,
+    clock,
+    log,
+    speaker,
+    jobs,
+    transaction: (fn) => store.transaction(fn),
+    selfId: me.id,
+    streamName,
+    learnStream: (id, name) => directory.learn(id, name),
+    markHandled: (id) => cursor.set(id),
+    ...(metrics ? { onHookError: (module: string, hook: string) => metrics.hookErrors.inc({ module, hook }) } : {}),
+  });
+  const poller = new EventPoller({ api, sink: pipeline, cursor, streams: pipeline.streams, log, onLive: () => log.info('polling live') });
+  const jobRunner = runner;
+  const crons = modules.flatMap((mod) => (mod.cron ?? []).map((job) => ({ mod, job, ticker: cron?.(job.expression, tz) })));
+
+  /** What /healthz says: the Zulip queue alive and polled recently, the store writable, each module's state. */
   function health(): { ok: boolean; [k: string]: unknown } {
     const now = clock.now();
-    const s = poller.status;
-    const pollAgeSeconds = s.lastPollAt === undefined ? undefined : Math.round((now - s.lastPollAt) / 1000);
-    const zulipOk = s.queueId !== undefined && pollAgeSeconds !== undefined && pollAgeSeconds < 180;
+    const st = poller.status;
+    const pollAgeSeconds = st.lastPollAt === undefined ? undefined : Math.round((now - st.lastPollAt) / 1000);
+    const zulipOk = st.queueId !== undefined && pollAgeSeconds !== undefined && pollAgeSeconds < 180;
     let storeOk = true;
     try {
       store.setState('health.checkedAt', String(now));
     } catch {
       storeOk = false;
     }
+    const mods = pipeline.health();
     return {
-      ok: zulipOk && storeOk,
-      zulip: { ok: zulipOk, queueId: s.queueId ?? null, pollAgeSeconds: pollAgeSeconds ?? null, registrations: s.registrations, consecutiveFailures: s.consecutiveFailures },
-      store: { ok: storeOk, outboxDepth: store.size() },
-      zabbix: sync ? { configured: true, failing: sync.failing, lastOkAt: sync.lastOkAt ?? null, lastError: sync.lastError ?? null } : { configured: false },
+      ok: zulipOk && storeOk && mods.ok,
+      zulip: { ok: zulipOk, queueId: st.queueId ?? null, pollAgeSeconds: pollAgeSeconds ?? null, registrations: st.registrations, consecutiveFailures: st.consecutiveFailures },
+      store: { ok: storeOk, outboxDepth: store.size(), jobsQueued: jobRunner.depth },
+      zabbix: mods.modules['zabbix-sync'] ?? { configured: false },
+      modules: mods.modules,
     };
   }
+
   let polling: Promise<void> | undefined;
   return {
-    bot,
-    commands,
+    pipeline,
+    modules,
     sender,
     reminders,
+    jobs: jobRunner,
     get sync() {
       return sync;
     },
     poller,
-    tick,
+    /** One scheduler round: every module's tick, each in its own error boundary. */
+    tick: (now: number) => pipeline.tick(now),
     health,
     async start(signal: AbortSignal): Promise<void> {
-      log.info({ user: me.email, streams: bot.streams }, 'zulip-sre-bot starting');
+      log.info({ user: me.email, streams: pipeline.streams, modules: modules.map((m) => m.name) }, 'zulip-sre-bot starting');
       sender.start();
+      jobRunner.start();
       polling = poller.run(signal);
-      ticker.start(() => tick(clock.now()));
-      weekly?.start(() => {
-        try {
-          const w = reportWindow('week', clock.now());
-          if (w) speaker.say(config.streams.general, config.reports.topic, slaReportText(store, config.timezone, w));
-        } catch (err) {
-          log.error({ err }, 'weekly SLA report failed');
-        }
-      });
+      ticker.start(() => pipeline.tick(clock.now()));
+      for (const c of crons) c.ticker?.start(() => pipeline.runCron(c.mod, () => c.job.run(clock.now())));
     },
     async stop(): Promise<void> {
       await ticker.stop();
-      await weekly?.stop();
+      for (const c of crons) await c.ticker?.stop();
       await polling;
+      await jobRunner.stop(1_000);
       await sender.stop(SHUTDOWN_FLUSH_MS);
     },
   };
 }
-

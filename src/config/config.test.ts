@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configPathFrom, loadConfig, validateConfig } from './load';
-import { formatDuration, parseDuration } from '../domain/duration';
+import { formatDuration } from '../domain/duration';
+import { parseDuration } from '../domain/duration';
 
 const minimal = { zulip: { site: 'https://chat.example.org', email: 'bot@x.org', apiKey: 'k' }, alerts: { senders: ['zabbix@x.org'] } };
 

@@ -1,6 +1,7 @@
+import type { SlaConfig } from '../domain/sla';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
-import { runbookSchema } from '../features/runbook/config';
+import { runbookSchema } from './runbook-schema';
 
 /** A duration string ("1h") validated and turned into milliseconds. */
 const duration = (fallback: string) =>
@@ -136,8 +137,6 @@ export const configSchema = z.strictObject({
 
 export type BotConfig = z.output<typeof configSchema>;
 
-/** The SRE stream where incidents of a class are discussed. */
-export function streamForClass(streams: BotConfig['streams'], c: 'critical' | 'non-critical' | 'informational'): string {
-  return c === 'critical' ? streams.critical : c === 'non-critical' ? streams.nonCritical : streams.informational;
-}
-export type SlaConfig = BotConfig['sla'];
+/** The SLA section's shape is the domain's (src/domain/sla.ts); this checks they agree. */
+const _slaShape: (s: BotConfig['sla']) => SlaConfig = (s) => s;
+void _slaShape;

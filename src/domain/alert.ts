@@ -1,7 +1,6 @@
 /** A Zabbix alert post as Zulip's Zabbix integration renders it (see CONTRACT.md). Pure data. */
+import type { IncidentClass, Severity } from './classes';
 
-export type Severity = 'Not classified' | 'Information' | 'Warning' | 'Average' | 'High' | 'Disaster';
-export type IncidentClass = 'critical' | 'non-critical' | 'informational';
 export type AlertStatus = 'PROBLEM' | 'OK';
 
 export interface ZabbixAlert {
@@ -21,14 +20,5 @@ export interface ZabbixAlert {
   emoji?: string;
 }
 
-/** The team's classes: Disaster and High are critical, Average and Warning non-critical, the rest informational. */
-export const SEVERITY_CLASS: Readonly<Record<Severity, IncidentClass>> = {
-  Disaster: 'critical',
-  High: 'critical',
-  Average: 'non-critical',
-  Warning: 'non-critical',
-  Information: 'informational',
-  'Not classified': 'informational',
-};
 
 export type ParseResult = { ok: true; alert: ZabbixAlert } | { ok: false; reason: string };

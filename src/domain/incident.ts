@@ -2,7 +2,8 @@
  * The incident model: one incident per Zabbix problem event. Pure functions over data; the
  * caller passes the time in. Nothing here does I/O.
  */
-import type { IncidentClass, Severity, ZabbixAlert } from './alert';
+import type { ZabbixAlert } from './alert';
+import type { IncidentClass, Severity } from './classes';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 export type Resolution = 'ok-alert' | 'topic-resolved' | 'zabbix' | 'manual' | 'linked';
@@ -68,6 +69,11 @@ export interface IncidentLogEntry {
   actor?: string;
   detail?: string;
 }
+
+/** What a command changed, told to every module (Zabbix acknowledges too, metrics observe). */
+export type IncidentChange =
+  | { kind: 'acknowledged'; incidents: readonly Incident[]; by: string; note?: string; where: TopicRef }
+  | { kind: 'resolved'; incidents: readonly Incident[]; by: string; where: TopicRef };
 
 /** The Zulip post an alert arrived in. */
 export interface AlertPost {
@@ -139,21 +145,4 @@ export function acknowledge(incident: Incident, a: { at: number; by: string; not
   return { ...incident, status: 'acknowledged', acknowledgedAt: a.at, acknowledgedBy: a.by, ...(a.note ? { ackNote: a.note } : {}) };
 }
 
-export const CLASS_ORDER: readonly IncidentClass[] = ['critical', 'non-critical', 'informational'];
-
-export const CLASS_LABEL: Record<IncidentClass, string> = {
-  critical: 'Critical',
-  'non-critical': 'Non-critical',
-  informational: 'Informational',
-};
-
-/** Zabbix severities from most to least severe. */
-export const SEVERITY_RANK: Record<Severity, number> = {
-  Disaster: 5,
-  High: 4,
-  Average: 3,
-  Warning: 2,
-  Information: 1,
-  'Not classified': 0,
-};
 

@@ -1,7 +1,14 @@
-/** SLA arithmetic: pure functions of (incident, SLA config, now). */
-import type { SlaConfig } from '../config/schema';
-import type { IncidentClass } from './alert';
+/** SLA arithmetic and its one wording: pure functions of (incident, SLA config, now). */
+import { formatDuration } from './duration';
+import type { IncidentClass } from './classes';
 import type { Incident } from './incident';
+
+/** The SLA per class, in milliseconds (config `sla`). */
+export interface SlaConfig {
+  critical: { remindEvery: number; resolveWithin: number };
+  nonCritical: { remindEvery: number; ackWithin: number; resolveWithin: number };
+  informational: { remindEvery: number; ackWithin: number };
+}
 
 export interface ClassSla {
   remindEvery: number;
@@ -43,4 +50,19 @@ export function currentDeadline(i: Pick<Incident, 'status' | 'incidentClass' | '
 export function timeLeft(i: Pick<Incident, 'status' | 'incidentClass' | 'openedAt'>, sla: SlaConfig, now: number): number | undefined {
   const d = currentDeadline(i, sla);
   return d === undefined ? undefined : d.at - now;
+}
+
+/**
+ * The time left before a deadline, as every message says it. `short` (tables, lists):
+ * "15h 59m to resolve", "ack overdue 2h 00m"; `long` (reminders): "15h 59m left to resolve",
+ * "acknowledge deadline passed 2h 00m ago".
+ */
+export function deadlineText(d: Deadline | undefined, now: number, form: 'short' | 'long'): string {
+  if (!d) return form === 'short' ? 'no deadline' : 'no SLA deadline';
+  const left = d.at - now;
+  if (form === 'short') {
+    const what = d.kind === 'acknowledge' ? 'ack' : 'resolve';
+    return left >= 0 ? `${formatDuration(left)} to ${what}` : `${what} overdue ${formatDuration(-left)}`;
+  }
+  return left >= 0 ? `${formatDuration(left)} left to ${d.kind}` : `${d.kind} deadline passed ${formatDuration(-left)} ago`;
 }

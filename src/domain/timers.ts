@@ -2,9 +2,8 @@
  * SLA timers as data: when an incident's next reminder and deadline warnings fall due, and
  * what to do when they have. Pure functions of (incident, SLA config, now).
  */
-import type { SlaConfig } from '../config/schema';
 import type { Incident, IncidentTimers, WarningId } from './incident';
-import { slaFor, type DeadlineKind } from './sla';
+import { slaFor, type DeadlineKind, type SlaConfig } from './sla';
 
 /** Share of a deadline after which the first warning is posted. */
 export const WARN_AT = 0.75;

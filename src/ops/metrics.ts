@@ -11,6 +11,8 @@ export interface MetricSources {
   openIncidents: () => { incidentClass: string; status: string }[];
   outboxDepth: () => number;
   registrations: () => number;
+  /** After-commit jobs waiting (src/pipeline/jobs.ts). */
+  jobDepth?: () => number;
 }
 
 export class Metrics {
@@ -33,6 +35,8 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly hookErrors = new client.Counter({ name: 'sre_bot_module_errors_total', help: 'Module hooks that threw (the other modules still ran), by module and hook', labelNames: ['module', 'hook'], registers: [this.registry] });
+  readonly jobFailures = new client.Counter({ name: 'sre_bot_job_failures_total', help: 'After-commit job attempts that failed (retried later), by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly requestErrors = new client.Counter({ name: 'sre_bot_request_errors_total', help: 'Failed requests to Zulip and Zabbix, by target and code', labelNames: ['target', 'method', 'code'], registers: [this.registry] });
 
   constructor(sources: MetricSources) {
@@ -63,6 +67,14 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(sources.botStats().commands);
+      },
+    });
+    new client.Gauge({
+      name: 'sre_bot_jobs_queued',
+      help: 'After-commit jobs waiting or being retried (Zabbix acknowledgements, history reads)',
+      registers: [registry],
+      collect() {
+        this.set(sources.jobDepth?.() ?? 0);
       },
     });
     new client.Gauge({

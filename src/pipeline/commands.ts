@@ -1,15 +1,32 @@
 /** Commands are declared once here (name, usage, summary, handler); help and "did you mean" read them. */
 import { editDistance } from '../core/text';
+import type { IncidentChange, TopicRef } from '../domain/incident';
 import type { StreamMessage } from '../zulip/api';
+import { UserFacingError } from './errors';
+
+/** What every message the bot reads carries, in a stream or direct. */
+export type IncomingMessage = Pick<StreamMessage, 'id' | 'senderId' | 'senderEmail' | 'senderName' | 'content' | 'timestamp'>;
+
+/**
+ * Where a command runs: `topic` (in an SRE stream's topic: it acts on that topic's incidents),
+ * `stream` (in any SRE stream), `anywhere` (also in a direct message to the bot: read-only).
+ */
+export type Where = 'topic' | 'stream' | 'anywhere';
 
 export interface CommandContext {
-  message: StreamMessage;
+  message: IncomingMessage;
+  /** The stream and topic the command was typed in; absent in a direct message. */
+  topic?: TopicRef;
   /** The text after the command name, trimmed. */
   args: string;
   /** Milliseconds since the epoch. */
   now: number;
-  /** Answers in the stream and topic the command was typed in. */
+  /** Answers where the command was typed (held until the command is done, then committed with the bot's position). */
   reply(content: string): void;
+  /** Queues outside work (Zabbix, history reads) to run after the commit, durably, retried. */
+  enqueue(kind: string, payload: unknown): void;
+  /** Tells every module what the command changed (e.g. incidents acknowledged). */
+  emit(change: IncidentChange): void;
 }
 
 export interface Command {
@@ -17,17 +34,24 @@ export interface Command {
   /** e.g. "!ack [note]" */
   usage: string;
   summary: string;
-  /** Read-only commands are also answered in direct messages; `args` can narrow it (e.g. `!fr` without arguments). */
-  readOnly?: boolean | ((args: string) => boolean);
+  /** Where it runs (default `stream`); `args` can narrow it (e.g. `!fr` without arguments runs anywhere). */
+  where?: Where | ((args: string) => Where);
+  /** Precondition names checked by the dispatcher before `run` (e.g. `zabbix`, `fr-group`). */
+  requires?: readonly string[];
   run(ctx: CommandContext): void | Promise<void>;
 }
 
-/** A command was used wrongly: the usage line is the answer. */
-export class UsageError extends Error {
-  constructor(readonly detail: string) {
-    super(detail);
-    this.name = 'UsageError';
-  }
+/** Checks one precondition for a command: undefined when met, else the error the person reads. */
+export type Precondition = (ctx: CommandContext) => Promise<UserFacingError | undefined> | UserFacingError | undefined;
+
+export function whereOf(c: Command, args: string): Where {
+  return typeof c.where === 'function' ? c.where(args) : (c.where ?? 'stream');
+}
+
+/** The topic a `topic`/`stream` command was typed in (the dispatcher never runs them elsewhere). */
+export function here(ctx: CommandContext): TopicRef {
+  if (!ctx.topic) throw new UserFacingError('wrong-place', 'Type this in an SRE stream, in the incident\'s topic.');
+  return ctx.topic;
 }
 
 /** `!name rest` → { name, args }; undefined when the message is no command. */

@@ -1,60 +1,82 @@
 /**
- * The bot's event handling: which posts are alerts, which are commands, and what each does to
- * the incidents. Every dependency comes in as a parameter; src/main.ts wires the real ones.
+ * The one pipeline every Zulip event goes through:
+ *   1. route: the bot's own messages and other streams are dropped; posts of the alert senders
+ *      are alerts; `!name args` is a command;
+ *   2. an alert's state change is stored (the intake), or a command runs (the dispatcher);
+ *   3. every module's hook runs inside its own error boundary, in the modules' order: a failing
+ *      hook is logged with the module and hook name and counted, and the others still run.
+ * The scheduler's tick, cron jobs and health go through the same boundaries.
  */
-import type { Command, CommandRegistry } from './commands';
-import { parseCommand, UsageError } from './commands';
-import type { BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
-import { applyAlert, type AlertOutcome, type Incident, type TopicRef } from '../domain/incident';
-import { schedule } from '../domain/timers';
-import type { Store } from '../store/store';
-import { parseAlert } from '../zabbix/parse-alert';
 import type { ZabbixAlert } from '../domain/alert';
+import type { AlertOutcome, Incident, IncidentChange, TopicRef } from '../domain/incident';
+import { parseAlert } from '../zabbix/parse-alert';
 import type { DirectMessage, StreamMessage, TopicMove } from '../zulip/api';
 import type { EventSink } from '../zulip/event-poller';
 import type { Speaker } from '../zulip/speaker';
+import { CommandRegistry, parseCommand, type Precondition } from './commands';
+import { Dispatcher } from './dispatcher';
+import type { JobQueue } from './jobs';
+import type { BotModule, HookName, ModuleHealth } from './module';
 
-export interface AlertEvent {
-  alert: ZabbixAlert;
-  outcome: AlertOutcome;
-  message: StreamMessage;
+/** The incidents' state changes the pipeline itself asks for (src/features/incidents/intake.ts). */
+export interface Intake {
+  /** Stores what the alert does to its incident. */
+  alert(alert: ZabbixAlert, message: StreamMessage): AlertOutcome;
+  /** Follows a topic rename or move; returns the incidents that moved (stored under `to`). */
+  topicMoved(from: TopicRef, to: TopicRef): Incident[];
 }
 
-/** Reacts to what happened to an incident (reminders, workflows); runs after the state is stored. */
-export type AlertListener = (e: AlertEvent) => void | Promise<void>;
-/** Sees every message in the SRE streams that is not an alert (commands included, after they ran). */
-export type MessageListener = (m: StreamMessage) => void | Promise<void>;
-export type TopicMoveListener = (from: TopicRef, to: TopicRef, incidents: Incident[], byUserId: number | undefined) => void | Promise<void>;
-
-export interface BotDeps {
-  config: BotConfig;
-  store: Store;
+export interface PipelineDeps {
+  modules: readonly BotModule[];
+  intake: Intake;
+  /** Names of the streams the bot reads: the SRE streams. */
+  streams: readonly string[];
+  /** Emails of the alert senders (the Zabbix webhook bots). */
+  alertSenders: readonly string[];
   clock: Clock;
   log: Logger;
   speaker: Speaker;
-  commands: CommandRegistry;
+  jobs: JobQueue;
+  transaction<T>(fn: () => T): T;
   /** The bot's own Zulip user id: its own messages are ignored. */
   selfId: number;
   streamName: (id: number) => Promise<string | undefined>;
   learnStream?: (id: number, name: string) => void;
   /** Stores the bot's position (the last handled message id), inside the caller's transaction. */
   markHandled?: (messageId: number) => void;
+  /** A hook failed (metrics). */
+  onHookError?: (module: string, hook: HookName) => void;
 }
 
-export class Bot implements EventSink {
-  readonly alertListeners: AlertListener[] = [];
-  readonly messageListeners: MessageListener[] = [];
-  readonly topicMoveListeners: TopicMoveListener[] = [];
-  readonly stats = { alerts: 0, malformedAlerts: 0, commands: 0, ignoredOk: 0 };
+export class Pipeline implements EventSink {
+  readonly registry = new CommandRegistry();
+  readonly dispatcher: Dispatcher;
+  readonly stats = { alerts: 0, malformedAlerts: 0, commands: 0, ignoredOk: 0, hookErrors: 0 };
   private readonly sreStreams: Set<string>;
   private readonly senders: Set<string>;
 
-  constructor(private readonly deps: BotDeps) {
-    const s = deps.config.streams;
-    this.sreStreams = new Set([s.critical, s.nonCritical, s.informational, s.general]);
-    this.senders = new Set(deps.config.alerts.senders.map((e) => e.toLowerCase()));
+  constructor(private readonly deps: PipelineDeps) {
+    this.sreStreams = new Set(deps.streams);
+    this.senders = new Set(deps.alertSenders.map((e) => e.toLowerCase()));
+    const preconditions = new Map<string, Precondition>();
+    for (const m of deps.modules) {
+      this.registry.add(...(m.commands ?? []));
+      for (const [name, check] of Object.entries(m.preconditions ?? {})) {
+        if (preconditions.has(name)) throw new Error(`precondition ${name} declared twice (module ${m.name})`);
+        preconditions.set(name, check);
+      }
+    }
+    this.dispatcher = new Dispatcher({
+      registry: this.registry,
+      preconditions,
+      clock: deps.clock,
+      log: deps.log,
+      jobs: deps.jobs,
+      transaction: deps.transaction,
+      publish: (change, jobs) => this.publish(change, jobs),
+    });
   }
 
   /** The streams whose messages the bot reads (and reads back after downtime). */
@@ -68,109 +90,31 @@ export class Bot implements EventSink {
     if (!this.sreStreams.has(m.stream)) return;
     if (this.senders.has(m.senderEmail.toLowerCase())) return this.onAlertPost(m);
     const cmd = parseCommand(m.content);
-    if (cmd) await this.onCommand(m, cmd.name, cmd.args);
-    for (const l of this.messageListeners) await l(m);
-  }
-
-  private async onAlertPost(m: StreamMessage): Promise<void> {
-    const parsed = parseAlert(m.content);
-    if (!parsed.ok) {
-      this.stats.malformedAlerts++;
-      this.deps.log.warn({ messageId: m.id, stream: m.stream, topic: m.topic, reason: parsed.reason }, 'post from an alert sender is not a Zabbix alert; not tracked');
-      return;
-    }
-    const alert = parsed.alert;
-    const { store } = this.deps;
-    const outcome = store.transaction(() => {
-      const result = applyAlert(store.getIncident(alert.eventId), alert, {
-        messageId: m.id,
-        at: m.timestamp * 1000,
-        stream: m.stream,
-        topic: m.topic,
-        senderName: m.senderName,
+    if (cmd) {
+      this.stats.commands++;
+      await this.dispatcher.dispatch({
+        message: m,
+        topic: { stream: m.stream, topic: m.topic },
+        name: cmd.name,
+        args: cmd.args,
+        send: (content) => this.deps.speaker.say(m.stream, m.topic, content),
+        markHandled: () => this.deps.markHandled?.(m.id),
       });
-      if (result.kind === 'ignored' || result.kind === 'replayed') return result;
-      const incident = schedule(result.incident, this.deps.config.sla);
-      store.putIncident(incident, result.log);
-      return { ...result, incident };
-    });
-    this.stats.alerts++;
-    if (outcome.kind === 'replayed') {
-      this.deps.log.info({ messageId: m.id, eventId: alert.eventId }, 'alert post handled before (replay after a restart); nothing changes');
-    } else if (outcome.kind === 'ignored') {
-      this.stats.ignoredOk++;
-      this.deps.log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
-    } else {
-      this.deps.log.info(
-        { messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host },
-        `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`,
-      );
     }
-    for (const l of this.alertListeners) await l({ alert, outcome, message: m });
+    await this.each('onMessage', (mod) => mod.onMessage?.(m));
   }
 
-  private async onCommand(m: StreamMessage, name: string, args: string): Promise<void> {
-    const reply = (content: string) => this.deps.speaker.say(m.stream, m.topic, content);
-    const cmd = this.deps.commands.get(name);
-    this.stats.commands++;
-    if (!cmd) {
-      this.deps.log.info({ messageId: m.id, command: name }, 'unknown command');
-      reply(this.deps.commands.unknownText(name));
-      return;
-    }
-    await this.runCommand(m, cmd, args, reply);
-  }
-
-  /** The command's error boundary: a usage problem gets the usage line, a failure is logged and said. */
-  private async runCommand(m: StreamMessage, cmd: Command, args: string, send: (content: string) => void): Promise<void> {
-    const name = cmd.name;
-    this.deps.log.info({ messageId: m.id, command: name, by: m.senderEmail }, `command !${name}`);
-    // Replies are held until the command is done, then queued together with the bot's position in
-    // one transaction: a crash before that replays the command, a crash after it cannot answer twice.
-    // (Replies a command makes later, from background work, go out directly.)
-    let held: string[] | undefined = [];
-    const reply = (content: string) => (held ? held.push(content) : send(content));
-    try {
-      await cmd.run({ message: m, args, now: this.deps.clock.now(), reply });
-    } catch (err) {
-      if (err instanceof UsageError) {
-        reply(`${err.detail}\nUsage: \`${cmd.usage}\``);
-      } else {
-        this.deps.log.error({ err, messageId: m.id, command: name }, 'command failed');
-        reply(`Sorry, \`!${name}\` failed with an internal error (logged). Usage: \`${cmd.usage}\``);
-      }
-    }
-    const replies = held;
-    held = undefined;
-    this.deps.store.transaction(() => {
-      for (const r of replies) send(r);
-      this.deps.markHandled?.(m.id);
-    });
-  }
-
-  /** Direct messages: read-only commands are answered privately; the rest point to the SRE streams. */
+  /** Direct messages: commands that run anywhere are answered privately; the rest point to the SRE streams. */
   async onDirectMessage(dm: DirectMessage): Promise<void> {
     if (dm.senderId === this.deps.selfId) return;
-    const reply = (content: string) => this.deps.speaker.tell([dm.senderEmail], content);
+    const send = (content: string) => this.deps.speaker.tell([dm.senderEmail], content);
     const cmd = parseCommand(dm.content);
-    const readOnlyNames = this.deps.commands
-      .all()
-      .filter((c) => c.readOnly)
-      .map((c) => `\`!${c.name}\``)
-      .join(', ');
     if (!cmd) {
-      reply(`I answer read-only commands here (${readOnlyNames}); everything else goes in the SRE streams.`);
+      send(`I answer read-only commands here (${this.dispatcher.directCommands()}); everything else goes in the SRE streams.`);
       return;
     }
-    const c = this.deps.commands.get(cmd.name);
-    const allowed = c && (typeof c.readOnly === 'function' ? c.readOnly(cmd.args) : c.readOnly === true);
-    if (!c || !allowed) {
-      this.deps.log.info({ messageId: dm.id, command: cmd.name }, 'command refused in a direct message');
-      reply(c ? `\`!${cmd.name}${cmd.args ? ' …' : ''}\` changes state: type it in an SRE stream, in the incident's topic. Here I answer ${readOnlyNames}.` : this.deps.commands.unknownText(cmd.name));
-      return;
-    }
-    const asStream: StreamMessage = { ...dm, streamId: 0, stream: '', topic: '', client: '' };
-    await this.runCommand(asStream, c, cmd.args, reply);
+    this.stats.commands++;
+    await this.dispatcher.dispatch({ message: dm, name: cmd.name, args: cmd.args, send });
   }
 
   async onTopicMove(move: TopicMove): Promise<void> {
@@ -183,17 +127,89 @@ export class Bot implements EventSink {
     const from = { stream: fromStream, topic: move.fromTopic };
     const to = { stream: toStream, topic: move.toTopic };
     if (from.stream === to.stream && from.topic === to.topic) return;
-    const { store } = this.deps;
-    const moved = store.transaction(() => {
-      const incidents = store.incidentsInTopic(from);
-      if (incidents.length === 0) return [];
-      store.moveTopic(from, to);
-      const at = this.deps.clock.now();
-      for (const i of incidents) store.addLog({ eventId: i.eventId, at, kind: 'moved', detail: `${from.stream} > ${from.topic} → ${to.stream} > ${to.topic}` });
-      return incidents.map((i) => ({ ...i, ...to }));
-    });
-    if (moved.length === 0) return;
-    this.deps.log.info({ from, to, incidents: moved.length }, 'followed a topic rename');
-    for (const l of this.topicMoveListeners) await l(from, to, moved, move.byUserId);
+    const incidents = this.deps.intake.topicMoved(from, to);
+    if (incidents.length === 0) return;
+    this.deps.log.info({ from, to, incidents: incidents.length }, 'followed a topic rename');
+    await this.each('onTopicMove', (mod) => mod.onTopicMove?.({ from, to, incidents, byUserId: move.byUserId }));
+  }
+
+  /** The scheduler's round: each module's tick in its own boundary. */
+  tick(now: number): void {
+    for (const mod of this.deps.modules) {
+      if (!mod.tick) continue;
+      try {
+        mod.tick(now);
+      } catch (err) {
+        this.failed(mod, 'tick', err);
+      }
+    }
+  }
+
+  /** Every module's health, by module name; `ok` is false when any module says so. */
+  health(): { ok: boolean; modules: Record<string, ModuleHealth> } {
+    const modules: Record<string, ModuleHealth> = {};
+    let ok = true;
+    for (const mod of this.deps.modules) {
+      if (!mod.health) continue;
+      try {
+        modules[mod.name] = mod.health();
+      } catch (err) {
+        this.failed(mod, 'health', err);
+        modules[mod.name] = { ok: false, error: (err as Error).message };
+      }
+      if (modules[mod.name]?.ok === false) ok = false;
+    }
+    return { ok, modules };
+  }
+
+  /** Runs a module's cron job inside its boundary. */
+  runCron(mod: BotModule, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.failed(mod, 'cron', err);
+    }
+  }
+
+  private async onAlertPost(m: StreamMessage): Promise<void> {
+    const parsed = parseAlert(m.content);
+    if (!parsed.ok) {
+      this.stats.malformedAlerts++;
+      this.deps.log.warn({ messageId: m.id, stream: m.stream, topic: m.topic, reason: parsed.reason }, 'post from an alert sender is not a Zabbix alert; not tracked');
+      return;
+    }
+    const alert = parsed.alert;
+    const outcome = this.deps.intake.alert(alert, m);
+    this.stats.alerts++;
+    if (outcome.kind === 'ignored') this.stats.ignoredOk++;
+    await this.each('onAlert', (mod) => mod.onAlert?.({ alert, outcome, message: m }));
+  }
+
+  private publish(change: IncidentChange, jobs: JobQueue): void {
+    for (const mod of this.deps.modules) {
+      if (!mod.onIncidentChange) continue;
+      try {
+        mod.onIncidentChange(change, jobs);
+      } catch (err) {
+        this.failed(mod, 'onIncidentChange', err);
+      }
+    }
+  }
+
+  /** Runs one hook of every module, each inside its own error boundary. */
+  private async each(hook: HookName, call: (mod: BotModule) => void | Promise<void>): Promise<void> {
+    for (const mod of this.deps.modules) {
+      try {
+        await call(mod);
+      } catch (err) {
+        this.failed(mod, hook, err);
+      }
+    }
+  }
+
+  private failed(mod: BotModule, hook: HookName, err: unknown): void {
+    this.stats.hookErrors++;
+    this.deps.log.error({ err, module: mod.name, hook }, `module ${mod.name}: ${hook} failed`);
+    this.deps.onHookError?.(mod.name, hook);
   }
 }

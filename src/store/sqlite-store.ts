@@ -1,7 +1,8 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
 import Database from 'better-sqlite3';
 import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../domain/incident';
-import type { Handler, Handover, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
+import { hostTopic } from '../domain/topics';
+import type { Handler, Handover, JobRow, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -107,11 +108,23 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // The several-hosts watch reads recent opens of critical incidents every second in a storm.
   `CREATE INDEX incident_log_kind_at ON incident_log(kind, at);`,
+  // After-commit jobs (src/pipeline/jobs.ts): outside work queued with the change that needs it.
+  `CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     run_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     reported INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX jobs_run_at ON jobs(run_at);`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
 export function topicKey(topic: string): string {
-  return topic.startsWith('✔ ') ? topic.slice(2) : topic;
+  return hostTopic(topic);
 }
 
 interface IncidentRow {
@@ -335,6 +348,12 @@ class SqliteStore implements Store {
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       reschedule: db.prepare('UPDATE outbox SET not_before = ?, attempts = ? WHERE id = ?'),
       size: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox'),
+      addJob: db.prepare('INSERT INTO jobs (kind, payload, run_at, created_at) VALUES (?, ?, ?, ?)'),
+      dueJobs: db.prepare<[number, number], JobDbRow>('SELECT * FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?'),
+      nextJob: db.prepare<[], { t: number | null }>('SELECT MIN(run_at) AS t FROM jobs'),
+      finishJob: db.prepare('DELETE FROM jobs WHERE id = ?'),
+      retryJob: db.prepare('UPDATE jobs SET run_at = ?, attempts = ?, last_error = ?, reported = ? WHERE id = ?'),
+      jobCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM jobs'),
     };
   }
 
@@ -525,4 +544,48 @@ class SqliteStore implements Store {
   size(): number {
     return this.stmts.size.get()?.n ?? 0;
   }
+
+  enqueueJob(kind: string, payload: unknown, runAt: number): number {
+    return Number(this.stmts.addJob.run(kind, JSON.stringify(payload ?? null), runAt, runAt).lastInsertRowid);
+  }
+
+  dueJobs(now: number, limit: number): JobRow[] {
+    return this.stmts.dueJobs.all(now, limit).map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      payload: JSON.parse(r.payload) as unknown,
+      runAt: r.run_at,
+      attempts: r.attempts,
+      ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+      reported: r.reported === 1,
+      createdAt: r.created_at,
+    }));
+  }
+
+  nextJobAt(): number | undefined {
+    return this.stmts.nextJob.get()?.t ?? undefined;
+  }
+
+  finishJob(id: number): void {
+    this.stmts.finishJob.run(id);
+  }
+
+  retryJob(id: number, runAt: number, attempts: number, error: string, reported: boolean): void {
+    this.stmts.retryJob.run(runAt, attempts, error.slice(0, 1000), reported ? 1 : 0, id);
+  }
+
+  jobCount(): number {
+    return this.stmts.jobCount.get()?.n ?? 0;
+  }
+}
+
+interface JobDbRow {
+  id: number;
+  kind: string;
+  payload: string;
+  run_at: number;
+  attempts: number;
+  last_error: string | null;
+  reported: number;
+  created_at: number;
 }

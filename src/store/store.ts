@@ -119,7 +119,32 @@ export interface AdviceStore {
   clearAdvice(ref: TopicRef): number;
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore {
+/** A queued after-commit job (src/pipeline/jobs.ts). */
+export interface JobRow {
+  id: number;
+  kind: string;
+  payload: unknown;
+  /** Not before this time (milliseconds since the epoch). */
+  runAt: number;
+  attempts: number;
+  lastError?: string;
+  /** Its failure was said in chat already (said once). */
+  reported: boolean;
+  createdAt: number;
+}
+
+/** Durable after-commit jobs: written in the transaction of the change that needs them. */
+export interface JobStore {
+  enqueueJob(kind: string, payload: unknown, runAt: number): number;
+  /** Jobs due at `now`, oldest first. */
+  dueJobs(now: number, limit: number): JobRow[];
+  nextJobAt(): number | undefined;
+  finishJob(id: number): void;
+  retryJob(id: number, runAt: number, attempts: number, error: string, reported: boolean): void;
+  jobCount(): number;
+}
+
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

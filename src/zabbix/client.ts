@@ -7,7 +7,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { backoffDelay, sleep } from '../core/async';
-import type { Severity } from '../domain/alert';
+import type { Severity } from '../domain/classes';
 import { ZabbixError } from './errors';
 
 export { ZabbixError };

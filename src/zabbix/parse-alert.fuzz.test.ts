@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import type { AlertStatus, IncidentClass, Severity, ZabbixAlert } from '../domain/alert';
+import type { AlertStatus, ZabbixAlert } from '../domain/alert';
+import type { IncidentClass, Severity } from '../domain/classes';
 import { MAX_ALERT_POST_LENGTH, parseAlert } from './parse-alert';
 
 /**

@@ -1,4 +1,5 @@
-import type { IncidentClass, Severity, ZabbixAlert } from '../domain/alert';
+import type { ZabbixAlert } from '../domain/alert';
+import type { IncidentClass, Severity } from '../domain/classes';
 import { MAX_ALERT_POST_LENGTH, parseAlert } from './parse-alert';
 
 const BASE = 'https://zabbix.example.com';

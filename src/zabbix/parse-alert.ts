@@ -10,7 +10,8 @@
  * rejected up front, and every regular expression is anchored with bounded quantifiers over disjoint
  * character classes (no catastrophic backtracking); everything else is single-pass scanning.
  */
-import { SEVERITY_CLASS, type AlertStatus, type ParseResult, type Severity, type ZabbixAlert } from '../domain/alert';
+import { type AlertStatus, type ParseResult, type ZabbixAlert } from '../domain/alert';
+import { SEVERITY_CLASS, type Severity } from '../domain/classes';
 
 export const MAX_ALERT_POST_LENGTH = 20_000;
 

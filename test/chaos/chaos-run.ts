@@ -19,7 +19,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite-store';
-import { SEVERITY_CLASS, type IncidentClass, type Severity } from '../../src/domain/alert';
+import { SEVERITY_CLASS, type IncidentClass, type Severity } from '../../src/domain/classes';
 import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 import { FakeZulip, type FakeMessage, type RequestLogEntry } from '../support/fake-zulip';

@@ -2,7 +2,8 @@
 import { validateConfig } from '../../src/config/load';
 import type { BotConfig } from '../../src/config/schema';
 import type { Incident } from '../../src/domain/incident';
-import { SEVERITY_CLASS, type Severity, type ZabbixAlert } from '../../src/domain/alert';
+import { type ZabbixAlert } from '../../src/domain/alert';
+import { SEVERITY_CLASS, type Severity } from '../../src/domain/classes';
 import type { StreamMessage } from '../../src/zulip/api';
 
 export const T0 = Date.UTC(2026, 10, 21, 3, 0, 0);

@@ -1,60 +1,74 @@
-/** Commands on the incidents of the topic they are typed in: !ack, !snooze. */
-import { formatDuration, parseDuration } from '../../domain/duration';
+/** Commands on open incidents: `!ongoing` everywhere, `!ack` and `!snooze` in an incident's topic. */
 import { neutralizeMentions } from '../../core/text';
+import { formatDuration, parseDuration } from '../../domain/duration';
 import type { Incident } from '../../domain/incident';
+import type { SlaConfig } from '../../domain/sla';
+import { formatTime } from '../../domain/time';
+import { here, type Command } from '../../pipeline/commands';
+import { UserFacingError } from '../../pipeline/errors';
+import type { IncidentStore } from '../../store/store';
 import type { IncidentLifecycle } from './lifecycle';
-import { formatTime } from '../reminders/render';
-import type { Command, CommandContext } from '../../pipeline/commands';
-import { UsageError } from '../../pipeline/commands';
-
-/** Told after a chat acknowledgement (e.g. to acknowledge in Zabbix too); may report back in the topic. */
-export type AckListener = (acked: Incident[], ctx: CommandContext, note: string | undefined) => void | Promise<void>;
+import { renderOngoing } from './ongoing';
 
 export interface IncidentCommandDeps {
   lifecycle: IncidentLifecycle;
-  ackListeners?: AckListener[];
+  store: Pick<IncidentStore, 'openSummaries'>;
+  sla: SlaConfig;
+  timeZone: string;
 }
 
 function list(incidents: readonly Incident[]): string {
   return incidents.map((i) => `${neutralizeMentions(i.triggerName)} (event ${i.eventId})`).join(', ');
 }
 
-export function incidentCommands({ lifecycle, ackListeners = [] }: IncidentCommandDeps): Command[] {
+export function incidentCommands({ lifecycle, store, sla, timeZone }: IncidentCommandDeps): Command[] {
   return [
+    {
+      name: 'ongoing',
+      usage: '!ongoing',
+      summary: 'every open incident: class, host, trigger, age, acknowledged or not, SLA time left, topic',
+      where: 'anywhere',
+      run: (ctx) => {
+        for (const part of renderOngoing(store.openSummaries(), sla, ctx.now)) ctx.reply(part);
+      },
+    },
     {
       name: 'ack',
       usage: '!ack [event id] [note]',
       summary: "in an incident's topic: acknowledges its open incidents (or the one with that event id), stopping reminders",
-      run: async (ctx) => {
+      where: 'topic',
+      run: (ctx) => {
         const m = /^(\d{1,20})(?:\s+([\s\S]*))?$/.exec(ctx.args);
         const eventId = m ? m[1] : undefined;
         const note = ((m ? m[2] : ctx.args) ?? '').trim().slice(0, 1000) || undefined;
-        const ref = { stream: ctx.message.stream, topic: ctx.message.topic };
+        const ref = here(ctx);
         const r = lifecycle.acknowledgeTopic(ref, ctx.message.senderName, note, eventId);
-        if (r.notFound) throw new UsageError(`No open incident with event id ${eventId} in this topic.`);
+        if (r.notFound) throw new UserFacingError('not-found', `No open incident with event id ${eventId} in this topic.`);
         if (r.acked.length === 0) {
           ctx.reply(r.already.length > 0 ? `Already acknowledged: ${list(r.already)} (by ${neutralizeMentions(r.already[0]?.acknowledgedBy ?? '?')}).` : 'Nothing to acknowledge: no open incident in this topic.');
           return;
         }
         const noteText = note ? ` Note: ${neutralizeMentions(note)}` : '';
         ctx.reply(`✅ Acknowledged by ${neutralizeMentions(ctx.message.senderName)}: ${list(r.acked)}.${noteText}`);
-        for (const l of ackListeners) await l(r.acked, ctx, note);
+        // Zabbix is told by its module, after the commit (an after-commit job).
+        ctx.emit({ kind: 'acknowledged', incidents: r.acked, by: ctx.message.senderName, ...(note ? { note } : {}), where: here(ctx) });
       },
     },
     {
       name: 'snooze',
       usage: '!snooze <duration>',
+      where: 'topic',
       summary: "in an incident's topic: pauses its reminders (e.g. `!snooze 2h`), at most until the SLA deadline",
       run: (ctx) => {
         const ms = parseDuration(ctx.args);
-        if (ms === undefined) throw new UsageError(ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a duration like "30m" or "2h".` : 'Say for how long.');
-        const r = lifecycle.snoozeTopic({ stream: ctx.message.stream, topic: ctx.message.topic }, ms, ctx.message.senderName);
+        if (ms === undefined) throw new UserFacingError('usage', ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a duration like "30m" or "2h".` : 'Say for how long.');
+        const r = lifecycle.snoozeTopic(here(ctx), ms, ctx.message.senderName);
         if (r.incidents.length === 0) {
           ctx.reply('Nothing to snooze: no open incident in this topic.');
           return;
         }
         const capped = r.until < ctx.now + ms ? ' (capped at the SLA deadline)' : '';
-        ctx.reply(`😴 Reminders in this topic paused by ${neutralizeMentions(ctx.message.senderName)} for ${formatDuration(r.until - ctx.now)}${capped}, until ${formatTime(r.until)}. Deadline warnings still come.`);
+        ctx.reply(`😴 Reminders in this topic paused by ${neutralizeMentions(ctx.message.senderName)} for ${formatDuration(r.until - ctx.now)}${capped}, until ${formatTime(r.until, timeZone)}. Deadline warnings still come.`);
       },
     },
   ];

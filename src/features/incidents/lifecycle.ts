@@ -3,24 +3,31 @@
  * resolved, a problem coming back on a host. Every change goes through `save`, which keeps the
  * SLA timers in step with the state.
  */
-import type { SlaConfig } from '../../config/schema';
+import type { SlaConfig } from '../../domain/sla';
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions, topicLink } from '../../core/text';
 import type { Store } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
+import type { JobHandler, JobQueue } from '../../pipeline/jobs';
+import { isResolvedTopic } from '../../domain/topics';
 import { acknowledge, resolve, type Incident, type IncidentLogEntry, type TopicRef } from '../../domain/incident';
 import { schedule, snooze } from '../../domain/timers';
+import { CLASS_SEVERITY } from '../../domain/classes';
 
-export const RESOLVED_PREFIX = '✔ ';
-
-export function isResolvedTopic(topic: string): boolean {
-  return topic.startsWith(RESOLVED_PREFIX);
-}
 
 /** Asks whether triggers still fire (Zabbix's view); undefined when it cannot tell. */
 export type FiringCheck = (incidents: readonly Incident[]) => Promise<Map<string, boolean> | undefined>;
+
+export const STILL_FIRING_JOB = 'incidents.still-firing';
+/** How long the ✔ check waits for Zabbix before saying it could not tell. */
+const FIRING_WAIT_MS = 20_000;
+
+interface StillFiringJob extends TopicRef {
+  by: string;
+  eventIds: string[];
+}
 
 export interface LifecycleDeps {
   store: Store;
@@ -30,6 +37,7 @@ export interface LifecycleDeps {
   log: Logger;
   userName: (id: number) => Promise<string | undefined>;
   firing?: FiringCheck;
+  jobs: JobQueue;
 }
 
 export class IncidentLifecycle {
@@ -69,7 +77,7 @@ export class IncidentLifecycle {
   /** Tracks an incident reported by other means (a customer mail, a cron mail, a manual topic). */
   openManual(m: { eventId: string; incidentClass: Incident['incidentClass']; host: string; summary: string; stream: string; topic: string; by: string; messageId: number }): Incident {
     const now = this.deps.clock.now();
-    const severity = m.incidentClass === 'critical' ? 'High' : m.incidentClass === 'non-critical' ? 'Average' : 'Information';
+    const severity = CLASS_SEVERITY[m.incidentClass];
     const incident: Incident = {
       eventId: m.eventId,
       triggerId: '',
@@ -133,49 +141,64 @@ export class IncidentLifecycle {
     );
   }
 
-  /** A topic renamed with the ✔ prefix: resolve its incidents, and say which triggers never reported OK. */
+  /**
+   * A topic renamed with the ✔ prefix: its incidents are resolved now; which triggers may still
+   * fire is said in the topic, after asking Zabbix (an after-commit job) when it is configured.
+   */
   async onTopicMove(from: TopicRef, to: TopicRef, moved: Incident[], byUserId: number | undefined): Promise<void> {
     if (isResolvedTopic(from.topic) || !isResolvedTopic(to.topic)) return;
     const open = moved.filter((i) => i.status !== 'resolved');
     if (open.length === 0) return;
     const by = (byUserId !== undefined ? await this.deps.userName(byUserId) : undefined) ?? 'someone';
-    const firing = await this.stillFiring(open);
     const { store, clock } = this.deps;
     const now = clock.now();
     store.transaction(() => {
       for (const i of open) {
         this.save(resolve(i, { at: now, by, resolution: 'topic-resolved' }), { eventId: i.eventId, at: now, kind: 'resolved', actor: by, detail: 'topic marked resolved' });
       }
-      if (firing.length === 0) {
-        this.deps.speaker.say(to.stream, to.topic, `✅ Topic marked resolved by ${neutralizeMentions(by)}: ${open.length === 1 ? 'its incident is' : `its ${open.length} incidents are`} closed.`);
-        return;
-      }
-      const lines = firing.map((x) => `- ${x.incident.severity}: **${neutralizeMentions(x.incident.triggerName)}** (event ${x.incident.eventId}) — ${x.why}`);
-      this.deps.speaker.say(
-        to.stream,
-        to.topic,
-        [
-          `⚠️ This topic was marked resolved by ${neutralizeMentions(by)}, but ${firing.length === 1 ? 'this trigger' : 'these triggers'} may still be firing:`,
-          ...lines,
-          `Per the process, mark the topic resolved only when no other triggers fire for the host: verify the trigger no longer fires (${this.deps.firing ? '`!recheck` here has Zabbix execute its items now ("Execute now") and reports back' : 'Zabbix "Execute now"'}), then resolve. The incidents are closed in the bot; a new PROBLEM reopens tracking.`,
-        ].join('\n'),
-      );
+      const check: StillFiringJob = { ...to, by, eventIds: open.map((i) => i.eventId) };
+      if (this.deps.firing) this.deps.jobs.enqueue(STILL_FIRING_JOB, check);
+      else this.sayResolved(check, open, undefined);
     });
-    this.deps.log.info({ topic: to, resolved: open.length, stillFiring: firing.length }, 'topic marked resolved');
+    this.deps.log.info({ topic: to, resolved: open.length }, 'topic marked resolved');
   }
 
-  private async stillFiring(open: Incident[]): Promise<{ incident: Incident; why: string }[]> {
-    let view: Map<string, boolean> | undefined;
-    try {
-      view = await this.deps.firing?.(open);
-    } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message }, 'cannot ask Zabbix whether triggers still fire');
-    }
-    return open.flatMap((incident) => {
+  /** The after-commit job of a ✔: asks Zabbix which of the topic's triggers still fire, and says it. */
+  readonly stillFiringJob: JobHandler<StillFiringJob> = {
+    kind: STILL_FIRING_JOB,
+    run: async (job) => {
+      const incidents = job.eventIds.map((id) => this.deps.store.getIncident(id)).filter((i): i is Incident => i !== undefined);
+      let view: Map<string, boolean> | undefined;
+      try {
+        view = await Promise.race([this.deps.firing?.(incidents), new Promise<undefined>((r) => setTimeout(() => r(undefined), FIRING_WAIT_MS).unref())]);
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'cannot ask Zabbix whether triggers still fire');
+      }
+      this.sayResolved(job, incidents, view);
+    },
+  };
+
+  private sayResolved(to: TopicRef & { by: string }, open: readonly Incident[], view: Map<string, boolean> | undefined): void {
+    const firing = open.flatMap((incident) => {
       const z = view?.get(incident.eventId);
       if (z === true) return [{ incident, why: 'Zabbix says it is still firing' }];
       if (z === false) return [];
       return [{ incident, why: 'no OK from Zabbix yet' }];
     });
+    const by = neutralizeMentions(to.by);
+    if (firing.length === 0) {
+      this.deps.speaker.say(to.stream, to.topic, `✅ Topic marked resolved by ${by}: ${open.length === 1 ? 'its incident is' : `its ${open.length} incidents are`} closed.`);
+      return;
+    }
+    const lines = firing.map((x) => `- ${x.incident.severity}: **${neutralizeMentions(x.incident.triggerName)}** (event ${x.incident.eventId}) — ${x.why}`);
+    this.deps.speaker.say(
+      to.stream,
+      to.topic,
+      [
+        `⚠️ This topic was marked resolved by ${by}, but ${firing.length === 1 ? 'this trigger' : 'these triggers'} may still be firing:`,
+        ...lines,
+        `Per the process, mark the topic resolved only when no other triggers fire for the host: verify the trigger no longer fires (${this.deps.firing ? '`!recheck` here has Zabbix execute its items now ("Execute now") and reports back' : 'Zabbix "Execute now"'}), then resolve. The incidents are closed in the bot; a new PROBLEM reopens tracking.`,
+      ].join('\n'),
+    );
   }
 }

@@ -1,10 +1,10 @@
 /** The `!ongoing` answer: every open incident, grouped by class, most urgent first. Pure. */
-import type { SlaConfig } from '../../config/schema';
+import type { SlaConfig } from '../../domain/sla';
 import { formatDuration } from '../../domain/duration';
 import { splitMessage, tableCell, topicLink } from '../../core/text';
 import type { IncidentSummary as Incident } from '../../domain/incident';
-import { CLASS_LABEL, CLASS_ORDER } from '../../domain/incident';
-import { currentDeadline } from '../../domain/sla';
+import { CLASS_LABEL, CLASS_ORDER } from '../../domain/classes';
+import { currentDeadline, deadlineText } from '../../domain/sla';
 
 export interface OngoingOptions {
   /** Rows shown per class; the rest are counted. */
@@ -23,9 +23,8 @@ function byUrgency(list: readonly Incident[], sla: SlaConfig): Incident[] {
 function slaCell(i: Incident, sla: SlaConfig, now: number): string {
   const d = currentDeadline(i, sla);
   if (!d) return '—';
-  const left = d.at - now;
-  const what = d.kind === 'acknowledge' ? 'ack' : 'resolve';
-  return left >= 0 ? `${formatDuration(left)} to ${what}` : `**${what} overdue ${formatDuration(-left)}**`;
+  const text = deadlineText(d, now, 'short');
+  return d.at >= now ? text : `**${text}**`;
 }
 
 function ackCell(i: Incident): string {

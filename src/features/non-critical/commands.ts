@@ -1,21 +1,22 @@
-/** Commands of the non-critical workflow: !names, !project. */
+/** Commands of the non-critical workflow: !names, !project (in a topic). */
 import { neutralizeMentions } from '../../core/text';
 import { parseProjectId } from '../../domain/naming';
 import type { NonCriticalWorkflow } from './workflow';
-import type { Command } from '../../pipeline/commands';
-import { UsageError } from '../../pipeline/commands';
+import { here, type Command } from '../../pipeline/commands';
+import { UserFacingError } from '../../pipeline/errors';
 
-export function trackingCommands(workflow: NonCriticalWorkflow): Command[] {
+export function nonCriticalCommands(workflow: NonCriticalWorkflow): Command[] {
   return [
     {
       name: 'names',
+      where: 'topic',
       usage: '!names [XXX]',
       summary: "in an incident's topic: the Kimai activity, milestone, Lynx project name and ID for its latest incident (XXX: the ID's three letters)",
       run: (ctx) => {
         const letters = ctx.args || undefined;
-        if (letters !== undefined && !/^[A-Za-z]{3}$/.test(letters)) throw new UsageError('XXX is three letters, e.g. `!names WEB`.');
-        const r = workflow.names({ stream: ctx.message.stream, topic: ctx.message.topic }, letters);
-        if (!r) throw new UsageError('No incident is tracked in this topic.');
+        if (letters !== undefined && !/^[A-Za-z]{3}$/.test(letters)) throw new UserFacingError('usage', 'XXX is three letters, e.g. `!names WEB`.');
+        const r = workflow.names(here(ctx), letters);
+        if (!r) throw new UserFacingError('not-found', 'No incident is tracked in this topic.');
         const n = r.names;
         ctx.reply(
           [
@@ -30,12 +31,13 @@ export function trackingCommands(workflow: NonCriticalWorkflow): Command[] {
     },
     {
       name: 'project',
+      where: 'topic',
       usage: '!project SRE<YYMM><XXX>',
       summary: "in an incident's topic: records its Lynx project ID (repeats of the alert then get 🔁)",
       run: (ctx) => {
         const id = parseProjectId(ctx.args);
-        if (!id) throw new UsageError(ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a Lynx project ID like SRE2611WEB.` : 'Give the Lynx project ID.');
-        const isNew = workflow.record({ stream: ctx.message.stream, topic: ctx.message.topic }, id, ctx.message.senderName, ctx.message.id);
+        if (!id) throw new UserFacingError('usage', ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a Lynx project ID like SRE2611WEB.` : 'Give the Lynx project ID.');
+        const isNew = workflow.record(here(ctx), id, ctx.message.senderName, ctx.message.id);
         ctx.reply(isNew ? `📌 Recorded Lynx project \`${id}\` for this topic; repeats of this alert get 🔁 instead of a new report.` : `\`${id}\` was already recorded for this topic.`);
       },
     },

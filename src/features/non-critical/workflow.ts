@@ -3,13 +3,13 @@
  * are remembered; a repeated alert whose ID is known gets 🔁 and no message; an alert with no
  * ID yet gets the checklist once, with the names already filled in.
  */
-import type { AlertEvent } from '../../pipeline/pipeline';
+import type { AlertEvent } from '../../pipeline/module';
 import type { BotConfig } from '../../config/schema';
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions } from '../../core/text';
-import { formatTime } from '../reminders/render';
+import { formatTime } from '../../domain/time';
 import type { Store } from '../../store/store';
 import type { StreamMessage } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';

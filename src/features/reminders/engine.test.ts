@@ -16,8 +16,8 @@ function setup(path = join(mkdtempSync(join(tmpdir(), 'sre-rem-')), 'bot.db')) {
   const store = openSqliteStore(path);
   const clock = new ManualClock(T0);
   const speaker = new OutboxSpeaker(store, clock);
-  const lifecycle = new IncidentLifecycle({ store, speaker, sla, clock, log: silentLogger, userName: async () => 'Ann' });
-  const engine = new ReminderEngine({ store, speaker, sla, log: silentLogger, addressee: () => ({ mention: '@**Ann Smith**', role: 'first responder' }) });
+  const lifecycle = new IncidentLifecycle({ store, speaker, sla, clock, log: silentLogger, userName: async () => 'Ann', jobs: { enqueue: () => {} } });
+  const engine = new ReminderEngine({ store, speaker, sla, log: silentLogger, timeZone: 'UTC', addressee: () => ({ mention: '@**Ann Smith**', role: 'first responder' }) });
   const drain = () => drainMessages(store);
   return { store, clock, lifecycle, engine, drain, path };
 }

@@ -3,7 +3,7 @@
  * message per topic. Timer state and the outgoing messages are written in one transaction, so
  * a crash either did the round or did not: never half, never twice.
  */
-import type { SlaConfig } from '../../config/schema';
+import type { SlaConfig } from '../../domain/sla';
 import type { Logger } from '../../core/log';
 import type { Incident, TopicRef } from '../../domain/incident';
 import { fireDue, type FiredReminder, type WarningDue } from '../../domain/timers';
@@ -17,7 +17,7 @@ export interface ReminderEngineDeps {
   sla: SlaConfig;
   log: Logger;
   /** For the times shown in warnings. */
-  timeZone?: string;
+  timeZone: string;
   /** Who reminders in a topic are addressed to (handler, first responder), if anyone. */
   addressee?: (topic: TopicRef, now: number) => Addressee | undefined;
 }

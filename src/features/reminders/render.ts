@@ -1,11 +1,11 @@
 /** What reminders and deadline warnings say. Pure. */
-import { dateFormat } from '../../core/time-format';
 import { formatDuration } from '../../domain/duration';
-import type { SlaConfig } from '../../config/schema';
+import type { SlaConfig } from '../../domain/sla';
 import { neutralizeMentions } from '../../core/text';
 import type { Incident } from '../../domain/incident';
-import { CLASS_LABEL } from '../../domain/incident';
-import { currentDeadline } from '../../domain/sla';
+import { CLASS_LABEL } from '../../domain/classes';
+import { currentDeadline, deadlineText } from '../../domain/sla';
+import { formatTime } from '../../domain/time';
 import type { FiredReminder, WarningDue } from '../../domain/timers';
 
 /** Who a reminder is addressed to. */
@@ -16,35 +16,13 @@ export interface Addressee {
   role: string;
 }
 
-/** "2026-11-21 14:05 CET": a time as the team reads it, in their time zone. */
-export function formatTime(ms: number, timeZone = 'UTC'): string {
-  const parts = dateFormat('en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(ms));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
-}
 
 function name(i: Incident): string {
   return `**${neutralizeMentions(i.triggerName)}**`;
 }
 
-function slaLeft(i: Incident, sla: SlaConfig, now: number): string {
-  const d = currentDeadline(i, sla);
-  if (!d) return 'no SLA deadline';
-  const what = d.kind === 'acknowledge' ? 'acknowledge' : 'resolve';
-  const left = d.at - now;
-  return left >= 0 ? `${formatDuration(left)} left to ${what}` : `${what} deadline passed ${formatDuration(-left)} ago`;
-}
 
-export function renderWarning(w: WarningDue, i: Incident, now: number, timeZone = 'UTC'): string {
+export function renderWarning(w: WarningDue, i: Incident, now: number, timeZone: string): string {
   const cls = CLASS_LABEL[i.incidentClass].toLowerCase();
   const verb = w.deadline === 'acknowledge' ? 'acknowledged' : 'resolved';
   const within = formatDuration(w.deadlineAt - i.openedAt);
@@ -61,7 +39,7 @@ export function renderTopicRound(
   sla: SlaConfig,
   now: number,
   to: Addressee | undefined,
-  timeZone = 'UTC',
+  timeZone: string,
 ): string {
   const lines: string[] = [];
   const who = to ? `${to.mention} (${to.role})` : 'no first responder is set (`!fr @**Name**`)';
@@ -74,7 +52,7 @@ export function renderTopicRound(
     lines.push(`⏰ **Reminder**: ${n === 1 ? 'an incident' : `${n} incidents`} in this topic ${n === 1 ? 'is' : 'are'} still unacknowledged — ${who}:`);
     for (const r of reminders) {
       const i = r.incident;
-      lines.push(`- ${i.severity}: ${name(i)} — unacknowledged for ${formatDuration(r.unacknowledgedFor)}, ${slaLeft(i, sla, now)} (event ${i.eventId})`);
+      lines.push(`- ${i.severity}: ${name(i)} — unacknowledged for ${formatDuration(r.unacknowledgedFor)}, ${deadlineText(currentDeadline(i, sla), now, 'long')} (event ${i.eventId})`);
     }
     lines.push('Acknowledge with `!ack [note]` (all in this topic) or `!ack <event id> [note]`.');
   } else if (to) {

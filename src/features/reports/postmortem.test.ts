@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTopicRef, reportWindow } from './commands';
+import { parseTopicRef } from '../incidents/manual-commands';
+import { reportWindow } from './commands';
 import { longTime, renderPostmortem } from './postmortem';
 import { buildSlaReport, quantile, renderSlaReport } from './sla-report';
 import { incident, HOUR, MIN, T0 } from '../../../test/support/factories';

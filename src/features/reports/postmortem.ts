@@ -6,7 +6,7 @@ import { dateFormat } from '../../core/time-format';
 import { formatDuration } from '../../domain/duration';
 import { neutralizeMentions } from '../../core/text';
 import type { Incident, IncidentLogEntry } from '../../domain/incident';
-import { CLASS_LABEL, SEVERITY_RANK } from '../../domain/incident';
+import { CLASS_LABEL, SEVERITY_RANK } from '../../domain/classes';
 
 export interface TopicPost {
   at: number;

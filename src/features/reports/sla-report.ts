@@ -1,9 +1,9 @@
 /** SLA reports: counts, time to acknowledge and resolve, breaches, what fired most. Pure. */
 import { formatDuration } from '../../domain/duration';
 import { neutralizeMentions, tableCell, topicLink } from '../../core/text';
-import type { IncidentClass } from '../../domain/alert';
+import type { IncidentClass } from '../../domain/classes';
 import type { Incident, IncidentLogEntry } from '../../domain/incident';
-import { CLASS_LABEL, CLASS_ORDER } from '../../domain/incident';
+import { CLASS_LABEL, CLASS_ORDER } from '../../domain/classes';
 
 export interface ClassFigures {
   count: number;

@@ -1,25 +1,16 @@
 /** First-responder commands: !fr, !handover, !handling, !release. */
 import { formatDuration } from '../../domain/duration';
 import { neutralizeMentions } from '../../core/text';
-import { formatTime } from '../reminders/render';
+import { formatTime } from '../../domain/time';
 import { parseMention, silentMention } from './handover';
-import { PersonNotFound, type ResponderService } from './service';
-import type { Command, CommandContext } from '../../pipeline/commands';
-import { UsageError } from '../../pipeline/commands';
+import type { ResponderService } from './service';
+import { here, type Command, type CommandContext } from '../../pipeline/commands';
+import { UserFacingError } from '../../pipeline/errors';
 
 function sender(ctx: CommandContext) {
   return { id: ctx.message.senderId, name: ctx.message.senderName };
 }
 
-/** Runs fn, turning "no such person" into the usage answer. */
-async function withPeople<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof PersonNotFound) throw new UsageError(err.message);
-    throw err;
-  }
-}
 
 export function responderCommands(fr: ResponderService, timeZone: string): Command[] {
   return [
@@ -27,7 +18,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       name: 'fr',
       usage: '!fr [@**Name** | history]',
       summary: 'says who the first responder is and since when; `!fr @**Name**` sets the first one; `!fr history` the last ten handovers',
-      readOnly: (args) => args === '' || args === 'history',
+      where: (args) => (args === '' || args === 'history' ? 'anywhere' : 'stream'),
       run: async (ctx) => {
         if (ctx.args === 'history') {
           const list = fr.history(10);
@@ -39,10 +30,10 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
           return;
         }
         if (ctx.args) {
-          if (!parseMention(ctx.args)) throw new UsageError('Name the person with a mention, e.g. `!fr @**Ann Smith**`.');
+          if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the person with a mention, e.g. `!fr @**Ann Smith**`.');
           const refused = await fr.refusal(ctx.message.senderId);
-          if (refused) return ctx.reply(refused);
-          const { person } = await withPeople(() => fr.resolve(ctx.args));
+          if (refused) throw refused;
+          const { person } = await fr.resolve(ctx.args);
           if (!fr.setFirst(person, ctx.message.senderName)) {
             const cur = fr.current()!;
             ctx.reply(`${silentMention(cur.to)} is the first responder already; use \`!handover @**${person.name}**\` to hand over.`);
@@ -61,32 +52,33 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
     },
     {
       name: 'handover',
+      requires: ['fr-group'],
       usage: '!handover @**Name** [force]',
       summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`)',
       run: async (ctx) => {
-        if (!parseMention(ctx.args)) throw new UsageError('Name the upcoming first responder with a mention.');
-        const refused = await fr.refusal(ctx.message.senderId);
-        if (refused) return ctx.reply(refused);
+        if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the upcoming first responder with a mention.');
         const force = /\bforce\s*$/i.test(ctx.args);
-        const r = await withPeople(() => fr.handover(sender(ctx), ctx.args, force));
+        const r = await fr.handover(sender(ctx), ctx.args, force);
         ctx.reply(r.reply);
       },
     },
     {
       name: 'handling',
+      where: 'topic',
       usage: '!handling',
       summary: "in an incident's topic: you handle this host's incidents; reminders mention you instead of the FR until `!release` or your working day ends",
       run: (ctx) => {
-        const h = fr.startHandling({ stream: ctx.message.stream, topic: ctx.message.topic }, sender(ctx));
+        const h = fr.startHandling(here(ctx), sender(ctx));
         ctx.reply(`🛠️ ${neutralizeMentions(h.person.name)} handles this topic; reminders here mention them until ${formatTime(h.until, timeZone)} or \`!release\`.`);
       },
     },
     {
       name: 'release',
+      where: 'topic',
       usage: '!release',
       summary: "in an incident's topic: stop handling it; reminders go to the first responder again",
       run: (ctx) => {
-        const h = fr.release({ stream: ctx.message.stream, topic: ctx.message.topic });
+        const h = fr.release(here(ctx));
         ctx.reply(h ? `${neutralizeMentions(h.person.name)} no longer handles this topic; reminders go to the first responder again.` : 'Nobody is handling this topic.');
       },
     },

@@ -5,9 +5,9 @@
 import { formatDuration } from '../../domain/duration';
 import { neutralizeMentions, topicLink } from '../../core/text';
 import type { Incident } from '../../domain/incident';
-import { CLASS_LABEL } from '../../domain/incident';
-import { currentDeadline } from '../../domain/sla';
-import type { SlaConfig } from '../../config/schema';
+import { CLASS_LABEL } from '../../domain/classes';
+import { currentDeadline, deadlineText } from '../../domain/sla';
+import type { SlaConfig } from '../../domain/sla';
 
 export interface Person {
   id: number;
@@ -67,7 +67,7 @@ export function decideHandover(h: HandoverInput): HandoverDecision {
 
 function incidentLine(i: Incident, sla: SlaConfig, now: number): string {
   const d = currentDeadline(i, sla);
-  const left = d ? (d.at - now >= 0 ? `${formatDuration(d.at - now)} to ${d.kind === 'acknowledge' ? 'ack' : 'resolve'}` : `${d.kind === 'acknowledge' ? 'ack' : 'resolve'} overdue ${formatDuration(now - d.at)}`) : 'no deadline';
+  const left = deadlineText(d, now, 'short');
   const ack = i.status === 'acknowledged' ? `acknowledged by ${neutralizeMentions(i.acknowledgedBy ?? '?')}` : '**unacknowledged**';
   return `- ${CLASS_LABEL[i.incidentClass]}: **${neutralizeMentions(i.triggerName)}** on ${neutralizeMentions(i.host)} — ${ack}, ${left} (${topicLink(i.stream, i.topic)})`;
 }

@@ -13,6 +13,8 @@ import type { ZulipApi, ZulipUser } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import { decideHandover, mention, parseMention, renderAnnouncement, renderBlocked, renderManualSteps, silentMention, type HandoverDecision, type Person } from './handover';
 import { handlingUntil } from './working-hours';
+import { UserFacingError } from '../../pipeline/errors';
+import { resolvedTopic } from '../../domain/topics';
 
 export interface ResponderDeps {
   store: Store;
@@ -23,8 +25,6 @@ export interface ResponderDeps {
   log: Logger;
 }
 
-/** A user could not be found from a mention: the message says why. */
-export class PersonNotFound extends Error {}
 
 export class ResponderService {
   constructor(private readonly deps: ResponderDeps) {}
@@ -40,27 +40,27 @@ export class ResponderService {
   /** Finds the person a mention names: by id when given, else by full name (must be unique). */
   async resolve(text: string): Promise<{ person: Person; user: ZulipUser }> {
     const m = parseMention(text);
-    if (!m) throw new PersonNotFound('Name the person with a mention, e.g. `@**Ann Smith**`.');
+    if (!m) throw new UserFacingError('unknown-person', 'Name the person with a mention, e.g. `@**Ann Smith**`.');
     const users = await this.deps.api.users();
     const byId = m.id !== undefined ? users.find((u) => u.id === m.id) : undefined;
     const matches = byId ? [byId] : users.filter((u) => u.fullName.toLowerCase() === m.name.toLowerCase());
-    if (matches.length === 0) throw new PersonNotFound(`No Zulip user is called ${neutralizeMentions(m.name)}.`);
-    if (matches.length > 1) throw new PersonNotFound(`Several users are called ${neutralizeMentions(m.name)}; use the mention with the id, e.g. \`@**${m.name}|${matches[0]?.id}**\`.`);
+    if (matches.length === 0) throw new UserFacingError('unknown-person', `No Zulip user is called ${neutralizeMentions(m.name)}.`);
+    if (matches.length > 1) throw new UserFacingError('unknown-person', `Several users are called ${neutralizeMentions(m.name)}; use the mention with the id, e.g. \`@**${m.name}|${matches[0]?.id}**\`.`);
     const user = matches[0] as ZulipUser;
-    if (user.isBot) throw new PersonNotFound(`${neutralizeMentions(user.fullName)} is a bot.`);
+    if (user.isBot) throw new UserFacingError('unknown-person', `${neutralizeMentions(user.fullName)} is a bot.`);
     return { person: { id: user.id, name: user.fullName }, user };
   }
 
   /** Undefined when the person may change who is FR; else why not. Fails closed when the group is missing. */
-  async refusal(personId: number): Promise<string | undefined> {
+  async refusal(personId: number): Promise<UserFacingError | undefined> {
     const group = this.deps.config.firstResponder.group;
     if (group === undefined) return undefined;
     const members = await this.deps.api.groupMembers(group);
     if (members === undefined) {
       this.deps.log.error({ group }, 'configured first-responder user group does not exist');
-      return `The user group **${neutralizeMentions(group)}** (firstResponder.group) does not exist in Zulip, so nobody may change the first responder. Ask an admin to fix the config.`;
+      return new UserFacingError('refused', `The user group **${neutralizeMentions(group)}** (firstResponder.group) does not exist in Zulip, so nobody may change the first responder. Ask an admin to fix the config.`);
     }
-    return members.includes(personId) ? undefined : `Only members of the user group **${neutralizeMentions(group)}** may change the first responder.`;
+    return members.includes(personId) ? undefined : new UserFacingError('refused', `Only members of the user group **${neutralizeMentions(group)}** may change the first responder.`);
   }
 
   /** The streams a first responder must be subscribed to, per the process. */
@@ -156,7 +156,7 @@ export class ResponderService {
       const fr = this.current()?.to;
       for (const h of ended) {
         store.removeHandler(h);
-        const open = store.incidentsInTopic(h, { openOnly: true }).length + store.incidentsInTopic({ stream: h.stream, topic: `✔ ${h.topic}` }, { openOnly: true }).length;
+        const open = store.incidentsInTopic(h, { openOnly: true }).length + store.incidentsInTopic({ stream: h.stream, topic: resolvedTopic(h.topic) }, { openOnly: true }).length;
         if (open === 0) continue;
         speaker.say(h.stream, h.topic, `🕔 ${neutralizeMentions(h.person.name)}'s working day has ended: reminders in this topic go to ${fr ? `the first responder ${silentMention(fr)}` : 'the first responder (none is set: `!fr @**Name**`)'} again.`);
       }

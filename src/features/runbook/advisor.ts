@@ -5,13 +5,13 @@
  * for critical problems opening on several hosts at once and says so once, in the critical
  * stream's general topic.
  */
-import type { AlertEvent } from '../../pipeline/pipeline';
+import type { AlertEvent } from '../../pipeline/module';
 import type { BotConfig } from '../../config/schema';
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions, topicLink } from '../../core/text';
-import { isResolvedTopic } from '../incidents/lifecycle';
+import { isResolvedTopic } from '../../domain/topics';
 import type { TopicRef } from '../../domain/incident';
 import type { Store } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';

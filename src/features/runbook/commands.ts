@@ -1,20 +1,18 @@
-/** Commands that help the responder in the moment: !recheck (the process's "Execute now"). */
+/** `!recheck`: the process's "Execute now", from the incident's topic. */
+import { here, type Command } from '../../pipeline/commands';
 import type { RecheckService } from './recheck';
-import type { Command } from '../../pipeline/commands';
 
-export interface HelpCommandDeps {
-  recheck: RecheckService;
-}
-
-export function helpCommands({ recheck }: HelpCommandDeps): Command[] {
+export function runbookCommands(recheck: RecheckService): Command[] {
   return [
     {
       name: 'recheck',
       usage: '!recheck',
+      where: 'topic',
+      requires: ['zabbix'],
       summary: "in an incident's topic: has Zabbix execute the items behind its firing triggers now (\"Execute now\") and reports each trigger's state after the check",
       run: (ctx) => {
         // The wait runs in the background: alerts and commands keep flowing meanwhile.
-        void recheck.start({ stream: ctx.message.stream, topic: ctx.message.topic }, ctx.reply, ctx.message.senderName);
+        void recheck.start(here(ctx), ctx.reply, ctx.message.senderName);
       },
     },
   ];

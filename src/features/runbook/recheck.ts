@@ -8,7 +8,7 @@ import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions } from '../../core/text';
-import { isResolvedTopic, RESOLVED_PREFIX } from '../incidents/lifecycle';
+import { hostTopic, isResolvedTopic } from '../../domain/topics';
 import type { Incident, TopicRef } from '../../domain/incident';
 import type { IncidentStore } from '../../store/store';
 import type { ZabbixApi } from '../../zabbix/client';
@@ -94,7 +94,7 @@ export class RecheckService {
       reply(NO_ZABBIX_TEXT);
       return undefined;
     }
-    const key = `${ref.stream}\u0000${isResolvedTopic(ref.topic) ? ref.topic.slice(RESOLVED_PREFIX.length) : ref.topic}`;
+    const key = `${ref.stream}\u0000${hostTopic(ref.topic)}`;
     if (this.running.has(key)) {
       reply('A recheck is already running in this topic; its report follows.');
       return undefined;

@@ -1,6 +1,6 @@
 /** Runbook rules, the client-prompt exceptions and the runbook config: pure, time passed in. */
 import { validateConfig } from '../../config/load';
-import type { IncidentClass } from '../../domain/alert';
+import type { IncidentClass } from '../../domain/classes';
 import { clientException, matchRules, needsClientPrompt, renderAdvice, weekdayOf, CLIENT_PROMPT, type AlertFacts } from './rules';
 import { testConfig } from '../../../test/support/factories';
 

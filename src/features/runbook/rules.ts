@@ -4,8 +4,9 @@
  */
 import { dateFormat } from '../../core/time-format';
 import { neutralizeMentions } from '../../core/text';
-import type { IncidentClass } from '../../domain/alert';
-import type { ClientException, RunbookRule, Weekday } from './config';
+import type { IncidentClass } from '../../domain/classes';
+import type { ClientException, RunbookRule } from '../../config/runbook-schema';
+import type { Weekday } from '../../domain/runbook';
 
 /** What a rule looks at. */
 export interface AlertFacts {

@@ -20,7 +20,7 @@ function setup() {
   const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-sync-')), 'bot.db'));
   const clock = new ManualClock(T0 + 60_000);
   const speaker = new OutboxSpeaker(store, clock);
-  const lifecycle = new IncidentLifecycle({ store, speaker, sla: config.sla, clock, log: silentLogger, userName: async () => 'Ann' });
+  const lifecycle = new IncidentLifecycle({ store, speaker, sla: config.sla, clock, log: silentLogger, userName: async () => 'Ann', jobs: { enqueue: () => {} } });
   const state = { events: [] as ZabbixEvent[], problems: [] as ZabbixProblem[], down: false, acked: [] as { ids: readonly string[]; message: string }[] };
   const fail = () => {
     if (state.down) throw new Error('Zabbix apiinfo.version: connect ECONNREFUSED');
@@ -88,15 +88,18 @@ test('Zabbix down: said once in the general stream; recovery said once; chat ack
   expect(failing).toHaveLength(1);
   expect(failing[0]).toMatchObject({ stream: 'SRE - General', topic: 'Zabbix sync' });
   expect(failing[0]!.content).toMatch(/^⚠️ Zabbix sync is failing \(Zabbix apiinfo.version: connect ECONNREFUSED\)/);
-  const replies: string[] = [];
   const acked = lifecycle.acknowledgeTopic({ stream: 'SRE # Critical', topic: 'web-01.example.org' }, 'Ann', 'on it');
-  await sync.acknowledgeFromChat(acked.acked, 'Ann', 'on it', (t) => replies.push(t));
   expect(acked.acked).toHaveLength(1);
-  expect(replies[0]).toMatch(/^⚠️ Could not acknowledge in Zabbix .*the acknowledgement here still counts/);
+  const job = ZabbixSync.ackJob(acked.acked, 'Ann', 'on it', { stream: 'SRE # Critical', topic: 'web-01.example.org' })!;
+  await expect(sync.acknowledgeJob.run(job, { attempt: 1, signal: new AbortController().signal })).rejects.toThrow(/ECONNREFUSED/);
+  sync.acknowledgeJob.reportFailure!(job, new Error('connect ECONNREFUSED'));
+  const [report] = said();
+  expect(report).toMatchObject({ stream: 'SRE # Critical', topic: 'web-01.example.org' });
+  expect(report!.content).toMatch(/^⚠️ Could not acknowledge in Zabbix yet .*the acknowledgement here still counts, and I keep trying/);
   state.down = false;
   await sync.run();
   await sync.run();
   expect(said().map((m) => m.content)).toEqual(['✅ Zabbix sync works again.']);
-  await sync.acknowledgeFromChat(acked.acked, 'Ann', 'on it', (t) => replies.push(t));
+  await sync.acknowledgeJob.run(job, { attempt: 2, signal: new AbortController().signal });
   expect(state.acked).toEqual([{ ids: ['1'], message: 'on it — Ann (via Zulip)' }]);
 });

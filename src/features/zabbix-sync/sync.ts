@@ -4,15 +4,18 @@
  * never arrived) into the incidents and their topics. When Zabbix fails, the bot keeps working
  * from chat and says so once in the general stream, and once when it recovers.
  */
-import { streamForClass, type BotConfig } from '../../config/schema';
+import { type BotConfig } from '../../config/schema';
+import { streamForClass } from '../../domain/classes';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions } from '../../core/text';
 import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
-import { acknowledge, resolve, type Incident } from '../../domain/incident';
+import { acknowledge, resolve, type Incident, type TopicRef } from '../../domain/incident';
+import { isZabbixEventId } from '../../domain/event-ids';
+import type { JobHandler } from '../../pipeline/jobs';
 import type { Store } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
-import { SEVERITY_CLASS } from '../../domain/alert';
+import { SEVERITY_CLASS } from '../../domain/classes';
 import type { ZabbixApi, ZabbixEvent } from '../../zabbix/client';
 
 const FAILING_KEY = 'zabbix.sync.failing';
@@ -22,9 +25,15 @@ const LOST_GRACE_MS = 90_000;
 const CHUNK = 200;
 
 
-/** Zabbix event ids are digits; incidents reported by hand have other ids. */
-export function isZabbixEvent(i: Incident): boolean {
-  return /^\d+$/.test(i.eventId);
+export const ZABBIX_ACK_JOB = 'zabbix.acknowledge';
+
+export interface ZabbixAckJob extends TopicRef {
+  eventIds: string[];
+  message: string;
+}
+
+function isZabbixEvent(i: Incident): boolean {
+  return isZabbixEventId(i.eventId);
 }
 
 export interface ZabbixSyncDeps {
@@ -64,17 +73,30 @@ export class ZabbixSync {
     void this.run();
   }
 
-  /** Acknowledges in Zabbix what was acknowledged in chat; failures are said in the topic. */
-  async acknowledgeFromChat(acked: readonly Incident[], by: string, note: string | undefined, reply: (text: string) => void): Promise<void> {
-    const ids = acked.filter(isZabbixEvent).map((i) => i.eventId);
-    if (ids.length === 0) return;
-    try {
-      await this.deps.zabbix.acknowledge(ids, `${note ?? 'Acknowledged'} — ${by} (via Zulip)`);
-      this.deps.log.info({ eventIds: ids, by }, 'acknowledged in Zabbix');
-    } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message, eventIds: ids }, 'acknowledging in Zabbix failed');
-      reply(`⚠️ Could not acknowledge in Zabbix (${neutralizeMentions((err as Error).message).slice(0, 300)}); the acknowledgement here still counts — please acknowledge in Zabbix by hand.`);
-    }
+  /** The after-commit job that acknowledges in Zabbix what was acknowledged in chat; retried until Zabbix answers. */
+  readonly acknowledgeJob: JobHandler<ZabbixAckJob> = {
+    kind: ZABBIX_ACK_JOB,
+    run: async (job) => {
+      await this.deps.zabbix.acknowledge(job.eventIds, job.message);
+      this.deps.log.info({ eventIds: job.eventIds }, 'acknowledged in Zabbix');
+    },
+    reportFailure: (job, err) => {
+      this.deps.log.warn({ err: err.message, eventIds: job.eventIds }, 'acknowledging in Zabbix failed; retrying');
+      this.deps.speaker.say(
+        job.stream,
+        job.topic,
+        `⚠️ Could not acknowledge in Zabbix yet (${neutralizeMentions(err.message).slice(0, 300)}); the acknowledgement here still counts, and I keep trying until Zabbix answers — acknowledge there by hand if Zabbix is calling someone.`,
+      );
+    },
+    giveUp: (job, err) => {
+      this.deps.speaker.say(job.stream, job.topic, `⚠️ Gave up acknowledging event ${job.eventIds.join(', ')} in Zabbix (${neutralizeMentions(err.message).slice(0, 300)}): please acknowledge it there by hand.`);
+    },
+  };
+
+  /** The job for a chat acknowledgement of Zabbix problems; undefined when none of them is Zabbix's. */
+  static ackJob(acked: readonly Incident[], by: string, note: string | undefined, where: TopicRef): ZabbixAckJob | undefined {
+    const eventIds = acked.filter((i) => isZabbixEventId(i.eventId)).map((i) => i.eventId);
+    return eventIds.length === 0 ? undefined : { eventIds, message: `${note ?? 'Acknowledged'} — ${by} (via Zulip)`, ...where };
   }
 
   /** Zabbix's view of whether the incidents' triggers still fire (for the ✔ check). */

@@ -1,0 +1,107 @@
+/**
+ * Incidents that come or go by hand: reports by other means (`!incident`, `!track`) and
+ * resolving by hand (`!resolve`, `!resolved-by`).
+ */
+import type { BotConfig } from '../../config/schema';
+import { neutralizeMentions, topicLink } from '../../core/text';
+import { classFromWord, streamForClass } from '../../domain/classes';
+import { manualEventId } from '../../domain/event-ids';
+import type { TopicRef } from '../../domain/incident';
+import { isResolvedTopic } from '../../domain/topics';
+import { here, type Command } from '../../pipeline/commands';
+import { UserFacingError } from '../../pipeline/errors';
+import type { IncidentStore } from '../../store/store';
+import type { Speaker } from '../../zulip/speaker';
+import type { IncidentLifecycle } from './lifecycle';
+
+export interface ManualCommandDeps {
+  lifecycle: IncidentLifecycle;
+  store: Pick<IncidentStore, 'incidentsInTopic'>;
+  speaker: Speaker;
+  config: Pick<BotConfig, 'streams'>;
+  streamName: (id: number) => Promise<string | undefined>;
+}
+
+/** `#**stream>topic**` or a Zulip link to a topic (`…#narrow/channel/24-name/topic/web-01…`). */
+export async function parseTopicRef(text: string, streamName: (id: number) => Promise<string | undefined>): Promise<TopicRef | undefined> {
+  const m = /#\*\*([^>*]+)>([^*]+)\*\*/.exec(text);
+  if (m) return { stream: (m[1] as string).trim(), topic: (m[2] as string).trim() };
+  const link = /#narrow\/(?:stream|channel)\/(\d+)(?:-[^/\s]*)?\/(?:topic|subject)\/([^/\s)]+)/.exec(text);
+  if (!link) return undefined;
+  const stream = await streamName(Number(link[1]));
+  if (!stream) return undefined;
+  try {
+    return { stream, topic: decodeURIComponent((link[2] as string).replace(/\.([0-9A-Fa-f]{2})/g, '%$1')) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function manualCommands(d: ManualCommandDeps): Command[] {
+  return [
+    {
+      name: 'incident',
+      usage: '!incident <critical|non-critical|informational> <host or service> <summary>',
+      summary: 'reports an incident that came by other means (customer or cron mail): opens its topic, tracks it with SLA and reminders',
+      where: 'stream',
+      run: (ctx) => {
+        const m = /^(\S+)\s+(\S+)\s+([\s\S]+)$/.exec(ctx.args);
+        const cls = m ? classFromWord(m[1] as string) : undefined;
+        if (!m || !cls) throw new UserFacingError('usage', 'Give the class, the host or service, and a summary.');
+        const host = (m[2] as string).slice(0, 60);
+        const summary = (m[3] as string).trim().slice(0, 500);
+        const stream = streamForClass(d.config.streams, cls);
+        const topic = host;
+        const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host, summary, stream, topic, by: ctx.message.senderName, messageId: ctx.message.id });
+        d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${neutralizeMentions(host)}**: ${neutralizeMentions(summary)}\n${neutralizeMentions(ctx.message.senderName)} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);
+        if (stream !== here(ctx).stream || topic !== here(ctx).topic) ctx.reply(`📣 Tracking it in ${topicLink(stream, topic)} (${incident.eventId}).`);
+      },
+    },
+    {
+      name: 'track',
+      where: 'topic',
+      usage: '!track <critical|non-critical|informational>',
+      summary: 'inside a topic opened by hand: adopts it as an incident with SLA and reminders',
+      run: (ctx) => {
+        const cls = classFromWord(ctx.args);
+        if (!cls) throw new UserFacingError('usage', 'Give the class.');
+        if (!here(ctx).topic || isResolvedTopic(here(ctx).topic)) throw new UserFacingError('usage', 'Type it in the (unresolved) topic of the incident.');
+        if (d.store.incidentsInTopic(here(ctx), { openOnly: true }).length > 0) {
+          ctx.reply('This topic already has tracked incidents (`!ongoing`).');
+          return;
+        }
+        const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host: here(ctx).topic, summary: here(ctx).topic, stream: here(ctx).stream, topic: here(ctx).topic, by: ctx.message.senderName, messageId: ctx.message.id });
+        ctx.reply(`📌 Tracking this topic as a ${cls} incident (${incident.eventId}), reported by ${neutralizeMentions(ctx.message.senderName)}; SLA from now.`);
+      },
+    },
+    {
+      name: 'resolve',
+      where: 'topic',
+      usage: '!resolve [note]',
+      summary: "in an incident's topic: resolves its open incidents by hand",
+      run: (ctx) => {
+        const note = ctx.args.slice(0, 500);
+        const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'manual', note || 'resolved by hand');
+        ctx.reply(done.length === 0 ? 'Nothing to resolve: no open incident in this topic.' : `✅ Resolved by ${neutralizeMentions(ctx.message.senderName)}: ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')}.${note ? ` Note: ${neutralizeMentions(note)}` : ''}`);
+      },
+    },
+    {
+      name: 'resolved-by',
+      where: 'topic',
+      usage: '!resolved-by #**stream>topic**',
+      summary: "in an incident's topic: resolves it by the work done in another topic, and says so in both",
+      run: async (ctx) => {
+        const main = await parseTopicRef(ctx.args, d.streamName);
+        if (!main) throw new UserFacingError('usage', 'Link the topic where it was resolved: `#**stream>topic**` or a Zulip link to it.');
+        if (main.stream === here(ctx).stream && main.topic === here(ctx).topic) throw new UserFacingError('usage', 'Link another topic than this one.');
+        const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'linked', `resolved in ${main.stream} > ${main.topic}`);
+        if (done.length === 0) {
+          ctx.reply('Nothing to resolve: no open incident in this topic.');
+          return;
+        }
+        ctx.reply(`🔗 Resolved by the work in ${topicLink(main.stream, main.topic)} (said by ${neutralizeMentions(ctx.message.senderName)}): ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')}.`);
+        d.speaker.say(main.stream, main.topic, `🔗 The underlying problem resolved here also resolved ${topicLink(here(ctx).stream, here(ctx).topic)}: ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')} (per ${neutralizeMentions(ctx.message.senderName)}).`);
+      },
+    },
+  ];
+}
