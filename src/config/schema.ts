@@ -131,7 +131,7 @@ export const configSchema = z.strictObject({
   rateLimit: z
     .strictObject({ perMinute: z.number().int().min(1).max(10_000).default(150) })
     .prefault({}),
-  /** Runbook hints, the client-communication prompt, !recheck, several hosts at once (src/runbook/config.ts). */
+  /** Runbook hints, the client-communication prompt, !recheck, several hosts at once (src/config/runbook-schema.ts). */
   runbook: runbookSchema,
 });
 

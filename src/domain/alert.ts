@@ -1,4 +1,4 @@
-/** A Zabbix alert post as Zulip's Zabbix integration renders it (see CONTRACT.md). Pure data. */
+/** A Zabbix alert post as Zulip's Zabbix integration renders it (src/zabbix/parse-alert.ts reads it). Pure data. */
 import type { IncidentClass, Severity } from './classes';
 
 export type AlertStatus = 'PROBLEM' | 'OK';

@@ -39,7 +39,7 @@ export interface Incident {
   resolvedAt?: number;
   resolvedBy?: string;
   resolution?: Resolution;
-  /** SLA timers, as data (see src/reminders/timers.ts). */
+  /** SLA timers, as data (see src/domain/timers.ts). */
   timers?: IncidentTimers;
 }
 

@@ -49,7 +49,7 @@ const MIGRATIONS: readonly string[] = [
      attempts INTEGER NOT NULL DEFAULT 0,
      not_before INTEGER NOT NULL
    );`,
-  // SLA timers as data (src/incidents/timers.ts); next_due_at is what the scheduler looks up.
+  // SLA timers as data (src/domain/timers.ts); next_due_at is what the scheduler looks up.
   `ALTER TABLE incidents ADD COLUMN next_reminder_at INTEGER;
    ALTER TABLE incidents ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE incidents ADD COLUMN last_reminder_at INTEGER;

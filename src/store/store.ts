@@ -111,7 +111,7 @@ export interface StateStore {
   setState(key: string, value: string): void;
 }
 
-/** Runbook advice (hints, client prompts) posted per host topic (src/runbook/advisor.ts). */
+/** Runbook advice (hints, client prompts) posted per host topic (src/features/runbook/advisor.ts). */
 export interface AdviceStore {
   /** True when `kind` was not posted yet in this topic for this trigger (and records it). */
   markAdvicePosted(ref: TopicRef, triggerId: string, kind: string, at: number): boolean;
@@ -142,6 +142,11 @@ export interface JobStore {
   finishJob(id: number): void;
   retryJob(id: number, runAt: number, attempts: number, error: string, reported: boolean): void;
   jobCount(): number;
+}
+
+/** Runs fn in one transaction: all of its writes land, or none. */
+export interface Transactional {
+  transaction<T>(fn: () => T): T;
 }
 
 export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore {

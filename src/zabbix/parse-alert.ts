@@ -1,6 +1,6 @@
 /**
- * Parser for the alert posts Zulip's Zabbix integration makes (CONTRACT.md, "Zabbix alert posts it
- * understands"):
+ * Parser for the alert posts Zulip's Zabbix integration makes (its message template; the
+ * project's own media type, zabbix/zulip-media-type.yaml, posts the same form):
  *
  *     [<emoji> ]<STATUS> (<Severity>) alert on [<host>](<zabbix>/tr_events.php?triggerid=<T>&eventid=<E>):
  *     * <trigger name>

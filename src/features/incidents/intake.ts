@@ -9,12 +9,12 @@ import type { ZabbixAlert } from '../../domain/alert';
 import { applyAlert, type AlertOutcome, type Incident, type TopicRef } from '../../domain/incident';
 import type { SlaConfig } from '../../domain/sla';
 import { schedule } from '../../domain/timers';
-import type { IncidentStore, StateStore } from '../../store/store';
+import type { IncidentStore, Transactional } from '../../store/store';
 import type { Intake } from '../../pipeline/pipeline';
 import type { StreamMessage } from '../../zulip/api';
 
 export interface IntakeDeps {
-  store: IncidentStore & StateStore & { transaction<T>(fn: () => T): T };
+  store: IncidentStore & Transactional;
   sla: SlaConfig;
   clock: Clock;
   log: Logger;

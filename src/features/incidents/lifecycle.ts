@@ -8,7 +8,7 @@ import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions, topicLink } from '../../core/text';
-import type { Store } from '../../store/store';
+import type { IncidentStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import type { JobHandler, JobQueue } from '../../pipeline/jobs';
 import { isResolvedTopic } from '../../domain/topics';
@@ -30,7 +30,7 @@ interface StillFiringJob extends TopicRef {
 }
 
 export interface LifecycleDeps {
-  store: Store;
+  store: IncidentStore & Transactional;
   speaker: Speaker;
   sla: SlaConfig;
   clock: Clock;

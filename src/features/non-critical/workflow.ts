@@ -10,7 +10,7 @@ import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { neutralizeMentions } from '../../core/text';
 import { formatTime } from '../../domain/time';
-import type { Store } from '../../store/store';
+import type { IncidentStore, TrackingStore, Transactional } from '../../store/store';
 import type { StreamMessage } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import type { Incident, TopicRef } from '../../domain/incident';
@@ -20,7 +20,7 @@ import { slaFor } from '../../domain/sla';
 export const REPEAT_EMOJI = 'repeat';
 
 export interface NonCriticalDeps {
-  store: Store;
+  store: TrackingStore & Pick<IncidentStore, 'incidentsInTopic'> & Transactional;
   speaker: Speaker;
   config: Pick<BotConfig, 'streams' | 'sla' | 'naming' | 'timezone'>;
   clock: Clock;

@@ -7,12 +7,12 @@ import type { SlaConfig } from '../../domain/sla';
 import type { Logger } from '../../core/log';
 import type { Incident, TopicRef } from '../../domain/incident';
 import { fireDue, type FiredReminder, type WarningDue } from '../../domain/timers';
-import type { Store } from '../../store/store';
+import type { IncidentStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { renderTopicRound, type Addressee } from './render';
 
 export interface ReminderEngineDeps {
-  store: Store;
+  store: IncidentStore & Transactional;
   speaker: Speaker;
   sla: SlaConfig;
   log: Logger;

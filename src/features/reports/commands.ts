@@ -5,14 +5,14 @@ import { formatTime } from '../../domain/time';
 import { here, type Command } from '../../pipeline/commands';
 import { UserFacingError } from '../../pipeline/errors';
 import type { JobHandler } from '../../pipeline/jobs';
-import type { Store } from '../../store/store';
+import type { IncidentStore, ResponderStore } from '../../store/store';
 import type { ZulipApi } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import { renderPostmortem, type TopicPost } from './postmortem';
 import { buildSlaReport, renderSlaReport } from './sla-report';
 
 export interface ReportDeps {
-  store: Store;
+  store: IncidentStore & Pick<ResponderStore, 'handovers'>;
   speaker: Speaker;
   api: Pick<ZulipApi, 'getMessagesAfter'>;
   config: Pick<BotConfig, 'timezone' | 'alerts'>;
@@ -27,7 +27,7 @@ export function reportWindow(arg: string, now: number): { from: number; to: numb
   return undefined;
 }
 
-export function slaReportText(store: Store, timeZone: string, window: { from: number; to: number; title: string }): string {
+export function slaReportText(store: IncidentStore, timeZone: string, window: { from: number; to: number; title: string }): string {
   const report = buildSlaReport(store.incidentsOpenedBetween(window.from, window.to), store.logsOfKind('breach', window.from), (id) => store.getIncident(id), window.from, window.to);
   return renderSlaReport(report, window.title, (ms) => formatTime(ms, timeZone));
 }

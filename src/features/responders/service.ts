@@ -8,7 +8,7 @@ import type { Logger } from '../../core/log';
 import { neutralizeMentions } from '../../core/text';
 import type { TopicRef } from '../../domain/incident';
 import type { Addressee } from '../reminders/render';
-import type { Handler, Handover, Store } from '../../store/store';
+import type { Handler, Handover, IncidentStore, ResponderStore, Transactional } from '../../store/store';
 import type { ZulipApi, ZulipUser } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import { decideHandover, mention, parseMention, renderAnnouncement, renderBlocked, renderManualSteps, silentMention, type HandoverDecision, type Person } from './handover';
@@ -17,7 +17,7 @@ import { UserFacingError } from '../../pipeline/errors';
 import { resolvedTopic } from '../../domain/topics';
 
 export interface ResponderDeps {
-  store: Store;
+  store: ResponderStore & Pick<IncidentStore, 'openIncidents' | 'incidentsInTopic'> & Transactional;
   speaker: Speaker;
   api: Pick<ZulipApi, 'users' | 'isSubscribed' | 'groupMembers'>;
   config: Pick<BotConfig, 'streams' | 'sla' | 'firstResponder' | 'timezone'>;

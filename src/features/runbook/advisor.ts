@@ -13,7 +13,7 @@ import type { Logger } from '../../core/log';
 import { neutralizeMentions, topicLink } from '../../core/text';
 import { isResolvedTopic } from '../../domain/topics';
 import type { TopicRef } from '../../domain/incident';
-import type { Store } from '../../store/store';
+import type { AdviceStore, IncidentStore, StateStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { matchRules, needsClientPrompt, renderAdvice } from './rules';
 import { stormLookback, stormStep, type CriticalOpen, type StormPost, type StormState } from './storm';
@@ -28,7 +28,7 @@ const SETTLE_MS = 1_500;
 const MAX_SETTLE_MS = 10_000;
 
 export interface RunbookAdvisorDeps {
-  store: Store;
+  store: AdviceStore & StateStore & Pick<IncidentStore, 'criticalOpensSince'> & Transactional;
   speaker: Speaker;
   config: Pick<BotConfig, 'runbook' | 'streams' | 'timezone'>;
   clock: Clock;

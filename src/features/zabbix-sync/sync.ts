@@ -13,7 +13,7 @@ import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
 import { acknowledge, resolve, type Incident, type TopicRef } from '../../domain/incident';
 import { isZabbixEventId } from '../../domain/event-ids';
 import type { JobHandler } from '../../pipeline/jobs';
-import type { Store } from '../../store/store';
+import type { IncidentStore, StateStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { SEVERITY_CLASS } from '../../domain/classes';
 import type { ZabbixApi, ZabbixEvent } from '../../zabbix/client';
@@ -38,7 +38,7 @@ function isZabbixEvent(i: Incident): boolean {
 
 export interface ZabbixSyncDeps {
   zabbix: ZabbixApi;
-  store: Store;
+  store: IncidentStore & StateStore & Transactional;
   speaker: Speaker;
   lifecycle: IncidentLifecycle;
   config: Pick<BotConfig, 'streams' | 'zabbix'>;
