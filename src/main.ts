@@ -10,6 +10,9 @@ import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
 import { createLogger, type Logger } from './core/log';
 import { cronTicker } from './ops/cron';
+import { StoreUnavailableError } from './store/errors';
+import { faultFromFile } from './store/fault';
+import { acquireStoreLock, StoreLockedError, type StoreLock } from './store/lock';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 import type { ZulipApi, ZulipUser } from './zulip/api';
@@ -27,9 +30,46 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 0;
   }
   const log = createLogger(config.log.level, undefined, process.stdout.isTTY === true && env.LOG_FORMAT !== 'json');
+  /** One line on stderr, one structured fatal log line, exit 1 (the lock is released on exit). */
+  const die = (message: string, fields: Record<string, unknown>): never => {
+    process.stderr.write(`fatal: ${message}\n`);
+    log.fatal(fields, message);
+    process.exit(1);
+  };
+  // Nothing escapes as a raw stack: a store that cannot write fails background work, which is
+  // tried again later (the store watch reports the outage); anything else is fatal.
+  process.on('unhandledRejection', (reason: unknown) => {
+    if (reason instanceof StoreUnavailableError) {
+      log.warn({ err: reason.message }, 'background work failed: the store cannot write; it is tried again later');
+      return;
+    }
+    die(`unexpected error: ${(reason as Error)?.message ?? String(reason)}`, { err: reason });
+  });
+  process.on('uncaughtException', (err) => die(`unexpected error: ${err.message}`, { err }));
+
+  // One bot per store (src/store/lock.ts): a second one would answer everything twice.
+  let lock: StoreLock;
+  try {
+    lock = acquireStoreLock(config.store.path);
+  } catch (err) {
+    if (err instanceof StoreLockedError) {
+      process.stderr.write(`fatal: ${err.message}\n`);
+      log.fatal({ store: err.storePath, holder: err.holder ?? null, lockFile: err.lockPath }, err.message);
+      return 2;
+    }
+    process.stderr.write(`fatal: cannot lock the store at ${config.store.path}: ${(err as Error).message}\n`);
+    log.fatal({ err: (err as Error).message }, 'cannot lock the store; refusing to run');
+    return 1;
+  }
+  process.once('exit', () => lock.release());
   let store: Store;
   try {
-    store = openSqliteStore(config.store.path);
+    // SRE_BOT_TEST_STORE_FAULT_FILE: tests only (src/store/fault.ts) — the store fails while that file exists.
+    const faultFile = env.SRE_BOT_TEST_STORE_FAULT_FILE;
+    store = openSqliteStore(config.store.path, {
+      onCorrupt: (err) => die(`the store at ${config.store.path} is corrupt: ${err.reason.replace(/^the database file is corrupt: /, '')}`, { reason: err.reason, code: err.code, path: config.store.path }),
+      ...(faultFile ? { fault: faultFromFile(faultFile) } : {}),
+    });
   } catch (err) {
     process.stderr.write(`fatal: ${(err as Error).message}\n`);
     log.fatal({ err: (err as Error).message }, 'store unusable; refusing to run without memory');
@@ -106,6 +146,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   await running.stop();
   await http?.close();
   store.close();
+  lock.release();
   log.info('stopped');
   return 0;
 }

@@ -1,8 +1,8 @@
 /** Alert workloads (seeded) and a drift-free pacer. */
 import { performance } from 'node:perf_hooks';
-import type { Severity } from '../../src/domain/classes';
-import { Rng } from './rng';
-import { classOf, type AlertSpec } from './world';
+import { SEVERITY_CLASS, type Severity } from '../../src/domain/classes';
+import { Rng } from '../../test/support/prng';
+import type { AlertSpec } from './world';
 import { sleep } from './bot-runner';
 
 export interface Template {
@@ -51,8 +51,8 @@ export function stormPosts(n: number, hosts: number, seed: number): AlertSpec[] 
   while (out.length < n) {
     const r = rng.next();
     if (r < 0.7 || openList.length === 0) {
-      const h = rng.int(hosts);
-      const ti = rng.int(TEMPLATES.length);
+      const h = rng.int(0, hosts - 1);
+      const ti = rng.int(0, TEMPLATES.length - 1);
       const key = `${h}/${ti}`;
       const existing = open.get(key);
       if (existing) {
@@ -88,8 +88,8 @@ export function distinctProblems(n: number, hosts: number, seed: number): AlertS
  */
 export function openProblems(n: number, seed: number): { posts: AlertSpec[]; checklists: number } {
   const rng = new Rng(seed);
-  const crit = TEMPLATES.filter((t) => classOf(t.severity) === 'critical');
-  const info = TEMPLATES.filter((t) => classOf(t.severity) === 'informational');
+  const crit = TEMPLATES.filter((t) => SEVERITY_CLASS[t.severity] === 'critical');
+  const info = TEMPLATES.filter((t) => SEVERITY_CLASS[t.severity] === 'informational');
   const posts: AlertSpec[] = [];
   let eventId = 2_000_000;
   const nCrit = Math.round(n * 0.4);

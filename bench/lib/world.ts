@@ -1,26 +1,21 @@
 /**
  * A fake Zulip with the SRE team's users and streams, a temporary directory and a bot config
- * with production settings (rate limit, log level and SLA defaults unless a scenario says otherwise).
+ * (the test suites' world: test/support/bot-process.ts), with production settings (rate limit,
+ * log level and SLA defaults unless a scenario says otherwise).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeZulip, type FakeUser, type FakeZulipOptions } from '../../test/support/fake-zulip';
-import { STREAMS } from '../../test/support/bot-process';
+import { FakeZulip, type FakeZulipOptions } from '../../test/support/fake-zulip';
+import { populate, STREAMS, writeConfig, type World as TeamWorld } from '../../test/support/bot-process';
 import { alertPost } from '../../test/support/factories';
-import type { Severity } from '../../src/domain/classes';
+import { SEVERITY_CLASS, streamForClass, type Severity } from '../../src/domain/classes';
 
 export { STREAMS };
 
-export interface World {
-  fake: FakeZulip;
-  bot: FakeUser;
-  zabbix: FakeUser;
-  ann: FakeUser;
-  dir: string;
-  configPath: string;
+export interface World extends TeamWorld {
   dbPath: string;
   logPath: string;
+  /** Stops the fake and removes the temp dir (unless `keep`). */
   close(): Promise<void>;
 }
 
@@ -33,30 +28,12 @@ export interface WorldOptions {
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const fake = await FakeZulip.start(opts.fake ?? {});
-  const bot = fake.addUser({ email: 'sre-bot@example.org', fullName: 'SRE Bot', isBot: true });
-  const zabbix = fake.addUser({ email: 'zabbix-bot@example.org', fullName: 'Zabbix', isBot: true });
-  const ann = fake.addUser({ email: 'ann@example.org', fullName: 'Ann Smith' });
-  for (const s of Object.values(STREAMS)) {
-    fake.addStream(s);
-    for (const u of [bot, zabbix, ann]) fake.subscribe(u.email, s);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'sre-bot-bench-'));
-  const configPath = join(dir, 'bot.config.json');
-  const dbPath = join(dir, 'bot.db');
+  const team = populate(fake);
   // Production settings: log level info, rateLimit.perMinute and every SLA at their defaults.
-  const config = {
-    zulip: { site: fake.url, email: bot.email, apiKey: bot.apiKey },
-    alerts: { senders: [zabbix.email] },
-    store: { path: dbPath },
-    log: { level: 'info' },
-    ...opts.config,
-  };
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const { dir, configPath, dbPath } = writeConfig(fake, team, 'sre-bot-bench-', { log: { level: 'info' }, ...opts.config });
   return {
     fake,
-    bot,
-    zabbix,
-    ann,
+    ...team,
     dir,
     configPath,
     dbPath,
@@ -66,18 +43,6 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-export const CLASS_STREAM: Record<'critical' | 'non-critical' | 'informational', string> = {
-  critical: STREAMS.critical,
-  'non-critical': STREAMS.nonCritical,
-  informational: STREAMS.informational,
-};
-
-export function classOf(s: Severity): 'critical' | 'non-critical' | 'informational' {
-  if (s === 'Disaster' || s === 'High') return 'critical';
-  if (s === 'Average' || s === 'Warning') return 'non-critical';
-  return 'informational';
 }
 
 export interface AlertSpec {
@@ -92,7 +57,7 @@ export interface AlertSpec {
 
 /** Posts a Zabbix alert the way Zulip's integration does: into topic <host> of its class's stream. */
 export function postAlert(w: World, a: AlertSpec, timestamp?: number): number {
-  const m = w.fake.post(w.zabbix.email, CLASS_STREAM[classOf(a.severity)], a.host, alertPost(a), {
+  const m = w.fake.post(w.zabbix.email, streamForClass(STREAMS, SEVERITY_CLASS[a.severity]), a.host, alertPost(a), {
     client: 'ZulipZabbixWebhook',
     ...(timestamp !== undefined ? { timestamp } : {}),
   });

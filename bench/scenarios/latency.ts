@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { BotRunner, MINIMAL_BOT, ProcessRunner, sleep } from '../lib/bot-runner';
 import { paced, spec, TEMPLATES, type Template } from '../lib/load';
 import { Recorder, replayBucket } from '../lib/recorder';
-import { Rng } from '../lib/rng';
+import { Rng } from '../../test/support/prng';
 import { postAlert, startWorld, STREAMS, type AlertSpec, type World } from '../lib/world';
 
 export interface LatencyParams {

@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import { RateLimiter } from '../core/rate-limiter';
 import { helpModule } from '../features/help/module';
+import { IMPORT_JOB, RECONCILE_JOB, reconcileOnce, type HistoryDeps } from '../features/incidents/history';
 import { createIntake } from '../features/incidents/intake';
 import { IncidentLifecycle } from '../features/incidents/lifecycle';
 import { incidentsModule } from '../features/incidents/module';
@@ -30,7 +31,9 @@ import { JobRunner, type JobQueue } from '../pipeline/jobs';
 import type { BotModule } from '../pipeline/module';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Store } from '../store/store';
+import { StoreWatch } from '../store/watch';
 import type { ZabbixApi } from '../zabbix/client';
+import { parseAlert } from '../zabbix/parse-alert';
 import type { ZulipApi, ZulipUser } from '../zulip/api';
 import { EventPoller } from '../zulip/event-poller';
 import { OutboxSender } from '../zulip/outbox-sender';
@@ -82,6 +85,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   let runner: JobRunner | undefined;
   const jobs: JobQueue = { enqueue: (kind, payload) => (runner as JobRunner).enqueue(kind, payload) };
   const tz = config.timezone;
+  const s = config.streams;
+  const sreStreams = [s.critical, s.nonCritical, s.informational, s.general];
   const zabbixOn = zabbix !== undefined && config.zabbix.url !== undefined;
 
   // The features' services.
@@ -95,6 +100,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     clock,
     log,
     jobs,
+    ...(config.zulip.resolveTopics ? { renameTopic: (messageId: number, topic: string) => api.renameTopic(messageId, topic) } : {}),
+    pendingFor: (stream, topic) => store.pendingFor(stream, topic),
     userName: async (id) => {
       if (!userNames.has(id)) userNames.set(id, (await api.user(id)).fullName);
       return userNames.get(id);
@@ -104,6 +111,25 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   const responders = new ResponderService({ store, speaker, api, config, clock, log });
   const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: tz, addressee: (ref, now) => responders.addressee(ref, now) });
   const reportDeps = { store, speaker, api, config, selfEmail: me.email };
+
+  const history: HistoryDeps = {
+    store,
+    api,
+    speaker,
+    clock,
+    log,
+    sla: config.sla,
+    streams: sreStreams,
+    generalStream: config.streams.general,
+    alertSenders: config.alerts.senders,
+    parse: parseAlert,
+    applyMove: (from, to) => pipeline.followMove(from, to, undefined),
+    importWindow: config.zulip.importWindow,
+    pace: async () => {
+      for (let wait = limiter.delayFor(); wait > 0; wait = limiter.delayFor()) await new Promise((r) => setTimeout(r, wait));
+      limiter.take();
+    },
+  };
 
   // The modules, in the order their hooks run. On an alert: the non-critical 🔁/checklist, then
   // the runbook's hint and client prompt (the first things said in a new topic), then metrics,
@@ -116,7 +142,17 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       new RecheckService({ ...(zabbixOn && zabbix ? { zabbix } : {}), store, clock, log, waitMs: config.runbook.recheck.wait }),
     ),
     ...(metrics ? [metricsModule(metrics, () => clock.now())] : []),
-    incidentsModule({ lifecycle, store, speaker, config, sla: config.sla, timeZone: tz, streamName }),
+    incidentsModule({
+      lifecycle,
+      store,
+      speaker,
+      config,
+      sla: config.sla,
+      timeZone: tz,
+      streamName,
+      zabbixConfigured: zabbixOn,
+      history,
+    }),
     respondersModule(responders, tz),
     remindersModule(reminders, (round) => {
       metrics?.reminders.inc(round.reminders);
@@ -128,11 +164,10 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   ];
   const modules = adjust ? adjust(listed) : listed;
   runner = new JobRunner({ store, clock, log, handlers: modules.flatMap((m) => m.jobs ?? []), ...(metrics ? { onFailure: (kind: string) => metrics.jobFailures.inc({ kind }) } : {}) });
-  const s = config.streams;
   const pipeline: Pipeline = new Pipeline({
     modules,
-    intake: createIntake({ store, sla: config.sla, clock, log }),
-    streams: [s.critical, s.nonCritical, s.informational, s.general],
+    intake: createIntake({ store, sla: config.sla, clock, log, speaker }),
+    streams: sreStreams,
     alertSenders: config.alerts.senders,
     clock,
     log,
@@ -145,7 +180,38 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     markHandled: (id) => cursor.set(id),
     ...(metrics ? { onHookError: (module: string, hook: string) => metrics.hookErrors.inc({ module, hook }) } : {}),
   });
-  const poller = new EventPoller({ api, sink: pipeline, cursor, streams: pipeline.streams, log, onLive: () => log.info('polling live') });
+  // The store's health (src/store/watch.ts): an outage stops intake (the poller retries the
+  // message) and is said once in the general stream, straight through the API when the outbox
+  // (in the same store) cannot take it; a deleted store file is said once too.
+  const storeNotices = 'Bot health';
+  const storeWatch = new StoreWatch({
+    store,
+    clock,
+    log,
+    timeZone: tz,
+    say: (text) => speaker.say(config.streams.general, storeNotices, text),
+    sayDirect: async (text) => {
+      limiter.take();
+      await api.sendStreamMessage(config.streams.general, storeNotices, text);
+    },
+  });
+  const sink = {
+    onMessage: (m: Parameters<Pipeline['onMessage']>[0]) => storeWatch.intake(() => pipeline.onMessage(m)),
+    onTopicMove: (m: Parameters<Pipeline['onTopicMove']>[0]) => storeWatch.intake(() => pipeline.onTopicMove(m)),
+    onDirectMessage: (m: Parameters<Pipeline['onDirectMessage']>[0]) => storeWatch.intake(() => pipeline.onDirectMessage(m)),
+  };
+  const poller = new EventPoller({
+    api,
+    sink,
+    cursor,
+    streams: pipeline.streams,
+    log,
+    onLive: () => {
+      log.info('polling live');
+      // What changed in Zulip while the bot was not listening (renames, ✔, un-✔): off the message path.
+      jobRunner.enqueue(RECONCILE_JOB, {});
+    },
+  });
   const jobRunner = runner;
   const crons = modules.flatMap((mod) => (mod.cron ?? []).map((job) => ({ mod, job, ticker: cron?.(job.expression, tz) })));
 
@@ -155,17 +221,36 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     const st = poller.status;
     const pollAgeSeconds = st.lastPollAt === undefined ? undefined : Math.round((now - st.lastPollAt) / 1000);
     const zulipOk = st.queueId !== undefined && pollAgeSeconds !== undefined && pollAgeSeconds < 180;
-    let storeOk = true;
+    let probe: string | undefined;
     try {
       store.setState('health.checkedAt', String(now));
-    } catch {
-      storeOk = false;
+    } catch (err) {
+      probe = `store: ${(err as Error).message.replace(/^store: /, '')}`;
     }
+    const watched = storeWatch.status(now);
+    const storeOk = probe === undefined && watched.ok;
+    const storeReason = watched.reason ?? probe;
     const mods = pipeline.health();
+    let outboxDepth: number | null = null;
+    let jobsQueued: number | null = null;
+    try {
+      outboxDepth = store.size();
+      jobsQueued = jobRunner.depth;
+    } catch {
+      // unreadable: the reason says why
+    }
+    const reasons = [...(zulipOk ? [] : ['zulip: the event queue is not polled']), ...(storeReason !== undefined ? [storeReason] : [])];
     return {
       ok: zulipOk && storeOk && mods.ok,
+      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
       zulip: { ok: zulipOk, queueId: st.queueId ?? null, pollAgeSeconds: pollAgeSeconds ?? null, registrations: st.registrations, consecutiveFailures: st.consecutiveFailures },
-      store: { ok: storeOk, outboxDepth: store.size(), jobsQueued: jobRunner.depth },
+      store: {
+        ok: storeOk,
+        ...(storeReason !== undefined ? { reason: storeReason } : {}),
+        ...(watched.outage ? { since: new Date(watched.outage.since).toISOString(), intakeStopped: watched.outage.intakeStopped } : {}),
+        outboxDepth,
+        jobsQueued,
+      },
       zabbix: mods.modules['zabbix-sync'] ?? { configured: false },
       modules: mods.modules,
     };
@@ -183,14 +268,32 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     },
     poller,
     /** One scheduler round: every module's tick, each in its own error boundary. */
-    tick: (now: number) => pipeline.tick(now),
+    tick: (now: number) => {
+      storeWatch.tick(now);
+      pipeline.tick(now);
+    },
+    storeWatch,
     health,
     async start(signal: AbortSignal): Promise<void> {
       log.info({ user: me.email, streams: pipeline.streams, modules: modules.map((m) => m.name) }, 'zulip-sre-bot starting');
+      // First start on this store: what is already open in Zulip is imported from its history.
+      if (cursor.get() === undefined && store.openIncidents().length === 0) jobRunner.enqueue(IMPORT_JOB, {});
+      // Messages queued before a restart go to topics that may have been renamed or ✔'d meanwhile:
+      // those topics are looked up first, so nothing reopens an old topic name.
+      const pending = new Set(store.pendingTopics().map((t) => `${t.stream}\u0000${t.topic}`));
+      if (pending.size > 0) {
+        await Promise.race([
+          reconcileOnce(history, (t) => pending.has(`${t.stream}\u0000${t.topic}`)).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the topics of queued messages; sending anyway')),
+          new Promise((r) => setTimeout(r, 15_000).unref()),
+        ]);
+      }
       sender.start();
       jobRunner.start();
       polling = poller.run(signal);
-      ticker.start(() => pipeline.tick(clock.now()));
+      ticker.start(() => {
+        storeWatch.tick(clock.now());
+        pipeline.tick(clock.now());
+      });
       for (const c of crons) c.ticker?.start(() => pipeline.runCron(c.mod, () => c.job.run(clock.now())));
     },
     async stop(): Promise<void> {

@@ -35,7 +35,75 @@ export function loadConfig({ argv, env, readFile }: ConfigSources): LoadResult {
   } catch (err) {
     return { ok: false, errors: [`--config: ${path} is not valid JSON: ${(err as Error).message}`] };
   }
-  return validateConfig(raw, env);
+  // JSON.parse keeps the last of two equal keys without a word: a typo'd copy would win silently.
+  const duplicates = duplicateKeys(text).map((key) => `${key}: duplicate key (the file sets it more than once; remove all but one)`);
+  const result = validateConfig(raw, env);
+  if (duplicates.length === 0) return result;
+  return { ok: false, errors: [...duplicates, ...(result.ok ? [] : result.errors)] };
+}
+
+/**
+ * The key paths (`sla.critical.remindEvery`, `runbook.rules.2.name`) that an object in this JSON
+ * text has more than once, in the order they appear, each once. The text must be valid JSON
+ * (JSON.parse accepted it): this only walks it.
+ */
+export function duplicateKeys(text: string): string[] {
+  const found: string[] = [];
+  let i = 0;
+  const space = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = (): string => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string): void => {
+    space();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const seen = new Set<string>();
+      space();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        const key = string();
+        const at = path === '' ? key : `${path}.${key}`;
+        if (seen.has(key) && !found.includes(at)) found.push(at);
+        seen.add(key);
+        space();
+        i++; // ':'
+        value(at);
+        space();
+        if (text[i++] !== ',') return; // '}'
+      }
+    }
+    if (c === '[') {
+      i++;
+      space();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        value(path === '' ? String(n) : `${path}.${n}`);
+        space();
+        if (text[i++] !== ',') return; // ']'
+      }
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    while (i < text.length && !',}] \t\n\r'.includes(text[i] as string)) i++; // number, true, false, null
+  };
+  value('');
+  return found;
 }
 
 /** Validates an already-parsed config object, applying environment overrides for secrets. */

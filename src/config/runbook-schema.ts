@@ -1,13 +1,15 @@
 /**
  * The `runbook` config section: hint rules, the client-communication prompt and its exceptions,
  * `!recheck` and the several-hosts ("storm") notice, with the process's defaults
- * (src/domain/runbook.ts). Regular expressions are compiled here, at start-up: a bad one is a
- * config error naming the rule. Matching is case-insensitive.
+ * (src/domain/runbook.ts). Regular expressions are compiled here, at start-up: a bad one, or
+ * one that can backtrack catastrophically (./regex-safety.ts), is a config error naming the
+ * rule. Matching is case-insensitive.
  */
 import { z } from 'zod';
 import { CLASS_ORDER } from '../domain/classes';
 import { parseDuration } from '../domain/duration';
 import { DEFAULT_CLIENT_EXCEPTIONS, DEFAULT_RULES, WEEKDAYS } from '../domain/runbook';
+import { catastrophicPattern } from './regex-safety';
 
 const duration = (fallback: string) =>
   z
@@ -29,16 +31,23 @@ const text = (what: string, max: number) =>
     .min(1, { error: `expected ${what}, got an empty string` })
     .max(max, { error: `expected ${what} of at most ${max} characters` });
 
-/** Compiles a pattern (case-insensitive); the error names the rule. */
+/** Compiles a pattern (case-insensitive); the error names the rule. One that can backtrack catastrophically is refused too (./regex-safety.ts). */
 function compile(pattern: string | undefined, key: string, ruleName: string, ctx: z.RefinementCtx): RegExp | undefined {
   if (pattern === undefined) return undefined;
+  let re: RegExp;
   try {
-    return new RegExp(pattern, 'i');
+    re = new RegExp(pattern, 'i');
   } catch (err) {
     const why = (err as Error).message.replace(/^Invalid regular expression:\s*/, '');
     ctx.addIssue({ code: 'custom', path: [key], message: `invalid regular expression: ${why} (rule "${ruleName}")` });
     return undefined;
   }
+  const catastrophic = catastrophicPattern(pattern);
+  if (catastrophic) {
+    ctx.addIssue({ code: 'custom', path: [key], message: `regular expression /${pattern}/i can take exponential or runaway time on a long name: ${catastrophic}; rewrite it (rule "${ruleName}")` });
+    return undefined;
+  }
+  return re;
 }
 
 const matcherFields = {

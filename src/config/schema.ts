@@ -31,6 +31,10 @@ export const configSchema = z.strictObject({
       email: nonEmpty('the bot\'s email').optional(),
       apiKey: nonEmpty('the bot\'s API key').optional(),
       zuliprc: nonEmpty('a path to a zuliprc file').optional(),
+      /** `!resolve` and `!resolved-by` also mark the Zulip topic resolved (✔); needs the right to move topics. */
+      resolveTopics: z.boolean({ error: 'expected true or false' }).default(true),
+      /** On the first start (an empty store), how far back the alert streams are read for open incidents. */
+      importWindow: duration('14d'),
     })
     .superRefine((z0, ctx) => {
       if (z0.zuliprc) return;
@@ -73,6 +77,15 @@ export const configSchema = z.strictObject({
       url: httpUrl.optional(),
       token: nonEmpty('an API token').optional(),
       syncEvery: duration('1m'),
+      /** Severities the sync adopts as lost webhooks (a problem Zabbix has whose alert post never came); others it leaves alone. */
+      severities: z
+        .array(
+          z.enum(['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster'], {
+            error: (iss) => `expected a Zabbix severity name: "Not classified", "Information", "Warning", "Average", "High" or "Disaster" (got ${JSON.stringify(iss.input)})`,
+          }),
+          { error: 'expected a list of Zabbix severity names, e.g. ["Warning", "Average", "High", "Disaster"]' },
+        )
+        .default(['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster']),
     })
     .prefault({}),
   http: z

@@ -72,7 +72,7 @@ export interface IncidentLogEntry {
 
 /** What a command changed, told to every module (Zabbix acknowledges too, metrics observe). */
 export type IncidentChange =
-  | { kind: 'acknowledged'; incidents: readonly Incident[]; by: string; note?: string; where: TopicRef }
+  | { kind: 'acknowledged'; incidents: readonly Incident[]; by: string; note?: string; where: TopicRef; messageId?: number }
   | { kind: 'resolved'; incidents: readonly Incident[]; by: string; where: TopicRef };
 
 /** The Zulip post an alert arrived in. */
@@ -88,6 +88,8 @@ export interface AlertPost {
 export type AlertOutcome =
   | { kind: 'opened'; incident: Incident; log: IncidentLogEntry }
   | { kind: 'repeated'; incident: Incident; log: IncidentLogEntry }
+  /** The same problem posted again after its incident was resolved by ✔ or by hand: tracked again where Zabbix posted it. */
+  | { kind: 'reopened'; incident: Incident; log: IncidentLogEntry; previous: TopicRef }
   /** The same post handled again (a replay after a crash): nothing changes. */
   | { kind: 'replayed'; incident: Incident }
   | { kind: 'resolved'; incident: Incident; log: IncidentLogEntry }
@@ -119,6 +121,21 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
       return { kind: 'opened', incident, log: { eventId: alert.eventId, at: post.at, kind: 'opened', actor: post.senderName, detail: `${alert.severity}: ${alert.triggerName}` } };
     }
     if (post.messageId <= existing.lastAlertMessageId) return { kind: 'replayed', incident: existing };
+    if (existing.status === 'resolved' && existing.resolution !== 'ok-alert') {
+      // Resolved by a person (✔, !resolve) while Zabbix still fires: the process reopens it at once.
+      // Its SLA clocks go on from the original opening; it needs acknowledging again.
+      const incident: Incident = {
+        ...reopen(existing, post.at),
+        stream: post.stream,
+        topic: post.topic,
+        itemText: alert.itemText || existing.itemText,
+        lastAlertAt: Math.max(existing.lastAlertAt, post.at),
+        lastAlertMessageId: post.messageId,
+        alertCount: existing.alertCount + 1,
+      };
+      const previous = { stream: existing.stream, topic: existing.topic };
+      return { kind: 'reopened', incident, previous, log: { eventId: alert.eventId, at: post.at, kind: 'reopened', actor: post.senderName, detail: `posted again after it was resolved (${existing.resolution}) in ${existing.stream} > ${existing.topic}` } };
+    }
     // The same problem posted again (Zabbix's repeat or update notification): same incident.
     const incident: Incident = {
       ...existing,
@@ -134,6 +151,15 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
   if (existing.status === 'resolved') return { kind: 'ignored', reason: `OK for event ${alert.eventId}, already resolved` };
   const incident = { ...resolve(existing, { at: post.at, by: post.senderName, resolution: 'ok-alert' }), lastAlertMessageId: Math.max(existing.lastAlertMessageId, post.messageId) };
   return { kind: 'resolved', incident, log: { eventId: alert.eventId, at: post.at, kind: 'resolved', actor: post.senderName, detail: 'OK alert from Zabbix' } };
+}
+
+/**
+ * Open again an incident a person resolved while its trigger still fires: unacknowledged, its SLA
+ * counted from the first opening, the next reminder due at `at`.
+ */
+export function reopen(incident: Incident, at: number): Incident {
+  const { resolvedAt: _r, resolvedBy: _b, resolution: _s, acknowledgedAt: _a, acknowledgedBy: _ab, ackNote: _n, ...rest } = incident;
+  return { ...rest, status: 'open', ...(incident.timers ? { timers: { ...incident.timers, nextReminderAt: at } } : {}) };
 }
 
 export function resolve(incident: Incident, r: { at: number; by: string; resolution: Resolution }): Incident {

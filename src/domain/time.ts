@@ -14,5 +14,12 @@ export function formatTime(ms: number, timeZone: string): string {
     timeZoneName: 'short',
   }).formatToParts(new Date(ms));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${zoneName(ms, timeZone, get('timeZoneName'))}`;
+}
+
+/** British English names Europe's zones (CET, BST); America's it calls "GMT-5": those get US English's (EST). */
+function zoneName(ms: number, timeZone: string, british: string): string {
+  if (!/^GMT[+-]/.test(british)) return british;
+  const us = dateFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value;
+  return us && !/^GMT[+-]/.test(us) ? us : british;
 }

@@ -1,5 +1,5 @@
 import { acknowledge, resolve, type Incident } from './incident';
-import { fireDue, schedule, snooze } from './timers';
+import { fireDue, remindable, schedule, snooze, topicHold } from './timers';
 import { HOUR, incident, MIN, T0, testConfig } from '../../test/support/factories';
 
 const sla = testConfig().sla;
@@ -107,6 +107,38 @@ describe('downtime catch-up', () => {
     const twice = fireDue(once.incident, sla, T0 + HOUR);
     expect(once.reminder).toBeDefined();
     expect(twice.reminder).toBeUndefined();
+  });
+});
+
+describe('one cadence per topic (red-team finding 10)', () => {
+  test('a reminder owed within an interval of the topic\'s last one waits for the topic\'s next', () => {
+    const i = schedule(incident({ severity: 'High' }), sla);
+    const now = T0 + 5 * HOUR;
+    const lastAt = now - 1000;
+    expect(topicHold(i, sla, now, lastAt)).toBe(lastAt + HOUR);
+    expect(topicHold(i, sla, now, now - HOUR)).toBeUndefined();
+    expect(topicHold(i, sla, now, undefined)).toBeUndefined();
+    const held = fireDue(i, sla, now, { holdReminderUntil: lastAt + HOUR });
+    expect(held.reminder).toBeUndefined();
+    expect(held.incident.timers).toMatchObject({ remindersSent: 0, nextReminderAt: lastAt + HOUR, nextDueAt: lastAt + HOUR });
+    expect(fireDue(held.incident, sla, lastAt + HOUR).reminder).toBeDefined();
+  });
+
+  test('remindNow names an unacknowledged incident that is not due yet and puts it on the topic\'s cadence', () => {
+    const i = schedule(incident({ severity: 'High', openedAt: T0 }), sla);
+    const f = fireDue(i, sla, T0 + 10 * MIN, { remindNow: true });
+    expect(f.reminder?.unacknowledgedFor).toBe(10 * MIN);
+    expect(f.incident.timers).toMatchObject({ remindersSent: 1, lastReminderAt: T0 + 10 * MIN, nextReminderAt: T0 + 70 * MIN });
+  });
+
+  test('remindNow leaves acknowledged and snoozed incidents alone', () => {
+    const acked = schedule(acknowledge(incident({ severity: 'High' }), { at: T0, by: 'Ann' }), sla);
+    expect(remindable(acked, sla, T0 + MIN)).toBe(false);
+    expect(fireDue(acked, sla, T0 + MIN, { remindNow: true }).reminder).toBeUndefined();
+    const snoozed = snooze(schedule(incident({ severity: 'High' }), sla), sla, T0 + 3 * HOUR).incident;
+    expect(remindable(snoozed, sla, T0 + 2 * HOUR)).toBe(false);
+    expect(fireDue(snoozed, sla, T0 + 2 * HOUR, { remindNow: true }).reminder).toBeUndefined();
+    expect(remindable(snoozed, sla, T0 + 3 * HOUR)).toBe(true);
   });
 });
 

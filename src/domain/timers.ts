@@ -78,17 +78,43 @@ export interface Fired {
   warnings: WarningDue[];
 }
 
+/** Whether a reminder for this incident may be said at `now`: unacknowledged and not snoozed. */
+export function remindable(i: Incident, sla: SlaConfig, now: number): boolean {
+  const snoozedUntil = timersOf(i).snoozedUntil;
+  return reminderDueAt(i, sla) !== undefined && (snoozedUntil === undefined || snoozedUntil <= now);
+}
+
+/** When a reminder owed now may go to a topic last reminded at `lastAt`: one reminder message per topic per interval. */
+export function topicHold(i: Incident, sla: SlaConfig, now: number, lastAt: number | undefined): number | undefined {
+  if (lastAt === undefined) return undefined;
+  const next = lastAt + slaFor(sla, i.incidentClass).remindEvery;
+  return next > now ? next : undefined;
+}
+
+export interface FireOptions {
+  /**
+   * The topic got a reminder less than an interval ago: a reminder owed now waits until then,
+   * when it goes out with the topic's next one (an incident read back after downtime, a moved one).
+   */
+  holdReminderUntil?: number;
+  /** A reminder goes to the incident's topic now: this one (unacknowledged, not snoozed) is named in it, due or not, and its cadence follows the topic's. */
+  remindNow?: boolean;
+}
+
 /**
  * Fires what is due at `now`, once: a reminder owed several times over (after downtime) is
  * posted once and the next one is set a full interval after `now`; of a deadline's 75 % warning and breach, only
- * the latest that fell due is posted.
+ * the latest that fell due is posted. `opts` lines the reminder up with its topic's (see FireOptions).
  */
-export function fireDue(i: Incident, sla: SlaConfig, now: number): Fired {
+export function fireDue(i: Incident, sla: SlaConfig, now: number, opts: FireOptions = {}): Fired {
   const every = slaFor(sla, i.incidentClass).remindEvery;
   let t = { ...timersOf(i) };
   let reminder: FiredReminder | undefined;
   const due = reminderDueAt(i, sla);
-  if (due !== undefined && due <= now) {
+  const owed = due !== undefined && due <= now;
+  if (owed && !opts.remindNow && opts.holdReminderUntil !== undefined && opts.holdReminderUntil > now) {
+    t = { ...t, nextReminderAt: opts.holdReminderUntil };
+  } else if (owed || (opts.remindNow && remindable(i, sla, now))) {
     // The next one on the cadence from opening, but never sooner than a full interval after this
     // one: a round that fired late (downtime, a busy tick) must not be followed by one at once.
     const periods = Math.floor((now - i.openedAt) / every) + 1;

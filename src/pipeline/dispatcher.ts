@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import type { IncidentChange, TopicRef } from '../domain/incident';
+import { isStoreError } from '../store/errors';
 import { CommandRegistry, whereOf, type Command, type CommandContext, type IncomingMessage, type Precondition } from './commands';
 import { UserFacingError } from './errors';
 import type { JobQueue } from './jobs';
@@ -69,11 +70,29 @@ export class Dispatcher {
       enqueue: (kind, payload) => jobs.push({ kind, payload }),
       emit: (change) => changes.push(change),
     };
+    let committed = false;
     try {
       const refusal = this.placeRefusal(cmd, inv) ?? (await this.preconditionRefusal(cmd, ctx));
       if (refusal) throw refusal;
-      await cmd.run(ctx);
+      // A synchronous command's state changes, its replies, jobs and the position are one
+      // transaction: a crash or a failure in between can neither keep the change without its
+      // jobs (a lost Zabbix acknowledgement) nor answer twice. An async command (one that waits on
+      // Zulip) commits its own changes; its replies and jobs are committed when it is done.
+      let pending: Promise<void> | undefined;
+      this.deps.transaction(() => {
+        const r = cmd.run(ctx);
+        if (r instanceof Promise) {
+          pending = r;
+          return;
+        }
+        held = undefined;
+        this.commitInside(inv, replies, jobs, changes);
+        committed = true;
+      });
+      if (pending) await pending;
     } catch (err) {
+      // The store failed, not the command: no apology; the event poller runs it again once the store works.
+      if (isStoreError(err)) throw err;
       if (err instanceof UserFacingError) {
         log.info({ messageId: inv.message.id, command: cmd.name, code: err.code }, 'command refused');
         replies.push(err.render(cmd.usage));
@@ -85,6 +104,7 @@ export class Dispatcher {
       jobs.length = 0;
       changes.length = 0;
     }
+    if (committed) return;
     held = undefined;
     this.commit(inv, replies, jobs, changes);
   }
@@ -108,11 +128,13 @@ export class Dispatcher {
   }
 
   private commit(inv: Invocation, replies: readonly string[], jobs: readonly { kind: string; payload: unknown }[], changes: readonly IncidentChange[]): void {
-    this.deps.transaction(() => {
-      for (const r of replies) inv.send(r);
-      for (const j of jobs) this.deps.jobs.enqueue(j.kind, j.payload);
-      for (const c of changes) this.deps.publish(c, this.deps.jobs);
-      inv.markHandled?.();
-    });
+    this.deps.transaction(() => this.commitInside(inv, replies, jobs, changes));
+  }
+
+  private commitInside(inv: Invocation, replies: readonly string[], jobs: readonly { kind: string; payload: unknown }[], changes: readonly IncidentChange[]): void {
+    for (const r of replies) inv.send(r);
+    for (const j of jobs) this.deps.jobs.enqueue(j.kind, j.payload);
+    for (const c of changes) this.deps.publish(c, this.deps.jobs);
+    inv.markHandled?.();
   }
 }

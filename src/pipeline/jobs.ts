@@ -129,7 +129,9 @@ export class JobRunner implements JobQueue {
     if (room <= 0 || this.stopping.signal.aborted) return;
     const due = this.deps.store.dueJobs(this.deps.clock.now(), room + this.running.size).filter((j) => !this.running.has(j.id));
     for (const job of due.slice(0, room)) {
-      const p = this.attempt(job).finally(() => {
+      const p = this.attempt(job)
+        .catch((err: unknown) => this.deps.log.error({ err, jobId: job.id, kind: job.kind }, 'job bookkeeping failed; the job is tried again later'))
+        .finally(() => {
         this.running.delete(job.id);
         this.kick();
       });
@@ -165,20 +167,26 @@ export class JobRunner implements JobQueue {
       this.stats.failed++;
       this.deps.onFailure?.(job.kind);
       const max = handler.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-      store.transaction(() => {
-        if (attempt >= max) {
-          handler.giveUp?.(job.payload, err);
-          store.finishJob(job.id);
-          this.stats.gaveUp++;
-          log.error({ jobId: job.id, kind: job.kind, attempt, err: err.message }, 'job gave up');
-          return;
+      const base = this.deps.backoff ?? { baseMs: 2_000, maxMs: 30 * 60_000 };
+      const delay = backoffDelay(attempt - 1, this.deps.random ?? Math.random, base.baseMs, base.maxMs);
+      // What the handler says (report, give-up) may fail on its own; the bookkeeping is kept regardless.
+      const say = (what: string, fn: (() => void) | undefined) => {
+        try {
+          if (fn) store.transaction(fn);
+        } catch (sayErr) {
+          log.error({ err: sayErr, jobId: job.id, kind: job.kind }, `job ${what} could not be said`);
         }
-        if (!job.reported) handler.reportFailure?.(job.payload, err);
-        const base = this.deps.backoff ?? { baseMs: 2_000, maxMs: 30 * 60_000 };
-        const delay = backoffDelay(attempt - 1, this.deps.random ?? Math.random, base.baseMs, base.maxMs);
-        store.retryJob(job.id, clock.now() + delay, attempt, err.message, true);
-        log.warn({ jobId: job.id, kind: job.kind, attempt, retryInMs: delay, err: err.message }, 'job failed; will retry');
-      });
+      };
+      if (attempt >= max) {
+        say('give-up', handler.giveUp && (() => handler.giveUp?.(job.payload, err)));
+        store.finishJob(job.id);
+        this.stats.gaveUp++;
+        log.error({ jobId: job.id, kind: job.kind, attempt, err: err.message }, 'job gave up');
+        return;
+      }
+      if (!job.reported) say('failure', handler.reportFailure && (() => handler.reportFailure?.(job.payload, err)));
+      store.retryJob(job.id, clock.now() + delay, attempt, err.message, true);
+      log.warn({ jobId: job.id, kind: job.kind, attempt, retryInMs: delay, err: err.message }, 'job failed; will retry');
     } finally {
       clearTimeout(timer);
       this.stopping.signal.removeEventListener('abort', onStop);

@@ -5,11 +5,16 @@
  *   2. an alert's state change is stored (the intake), or a command runs (the dispatcher);
  *   3. every module's hook runs inside its own error boundary, in the modules' order: a failing
  *      hook is logged with the module and hook name and counted, and the others still run.
+ * A store failure (StoreError, src/store/errors.ts) is not a module's failure: the boundaries of
+ * the message path let it through to the event poller, which stops intake and handles the
+ * message again once the store works (never skipped); the scheduler's, cron's and health's
+ * boundaries leave it to the store watch (src/store/watch.ts), which logs and says it once.
  * The scheduler's tick, cron jobs and health go through the same boundaries.
  */
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import type { ZabbixAlert } from '../domain/alert';
+import { isStoreError } from '../store/errors';
 import type { AlertOutcome, Incident, IncidentChange, TopicRef } from '../domain/incident';
 import { parseAlert } from '../zabbix/parse-alert';
 import type { DirectMessage, StreamMessage, TopicMove } from '../zulip/api';
@@ -24,6 +29,8 @@ import type { BotModule, HookName, ModuleHealth } from './module';
 export interface Intake {
   /** Stores what the alert does to its incident. */
   alert(alert: ZabbixAlert, message: StreamMessage): AlertOutcome;
+  /** A post from an alert sender that is not a readable alert: said in its topic, never dropped silently. */
+  unreadable(message: StreamMessage, reason: string): void;
   /** Follows a topic rename or move; returns the incidents that moved (stored under `to`). */
   topicMoved(from: TopicRef, to: TopicRef): Incident[];
 }
@@ -87,7 +94,10 @@ export class Pipeline implements EventSink {
   async onMessage(m: StreamMessage): Promise<void> {
     this.deps.learnStream?.(m.streamId, m.stream);
     if (m.senderId === this.deps.selfId) return;
-    if (!this.sreStreams.has(m.stream)) return;
+    if (!this.sreStreams.has(m.stream)) {
+      if (this.senders.has(m.senderEmail.toLowerCase())) this.deps.log.warn({ messageId: m.id, stream: m.stream, topic: m.topic }, 'alert sender posted outside the SRE streams; not tracked (add the stream to streams.* or fix the Zabbix media type)');
+      return;
+    }
     if (this.senders.has(m.senderEmail.toLowerCase())) return this.onAlertPost(m);
     const cmd = parseCommand(m.content);
     if (cmd) {
@@ -124,25 +134,21 @@ export class Pipeline implements EventSink {
       this.deps.log.warn({ move }, 'topic moved between streams the bot cannot name; not followed');
       return;
     }
-    const from = { stream: fromStream, topic: move.fromTopic };
-    const to = { stream: toStream, topic: move.toTopic };
+    await this.followMove({ stream: fromStream, topic: move.fromTopic }, { stream: toStream, topic: move.toTopic }, move.byUserId);
+  }
+
+  /** A topic renamed or moved (live, or found by the reconcile): the intake, then every module's hook. */
+  async followMove(from: TopicRef, to: TopicRef, byUserId: number | undefined): Promise<void> {
     if (from.stream === to.stream && from.topic === to.topic) return;
     const incidents = this.deps.intake.topicMoved(from, to);
     if (incidents.length === 0) return;
     this.deps.log.info({ from, to, incidents: incidents.length }, 'followed a topic rename');
-    await this.each('onTopicMove', (mod) => mod.onTopicMove?.({ from, to, incidents, byUserId: move.byUserId }));
+    await this.each('onTopicMove', (mod) => mod.onTopicMove?.({ from, to, incidents, byUserId }));
   }
 
   /** The scheduler's round: each module's tick in its own boundary. */
   tick(now: number): void {
-    for (const mod of this.deps.modules) {
-      if (!mod.tick) continue;
-      try {
-        mod.tick(now);
-      } catch (err) {
-        this.failed(mod, 'tick', err);
-      }
-    }
+    for (const mod of this.deps.modules) if (mod.tick) this.guard(mod, 'tick', () => mod.tick?.(now));
   }
 
   /** Every module's health, by module name; `ok` is false when any module says so. */
@@ -152,9 +158,10 @@ export class Pipeline implements EventSink {
     for (const mod of this.deps.modules) {
       if (!mod.health) continue;
       try {
-        modules[mod.name] = mod.health();
+        modules[mod.name] = mod.health() as ModuleHealth;
       } catch (err) {
-        this.failed(mod, 'health', err);
+        if (isStoreError(err)) this.storeDeferred(mod, 'health', err);
+        else this.failed(mod, 'health', err);
         modules[mod.name] = { ok: false, error: (err as Error).message };
       }
       if (modules[mod.name]?.ok === false) ok = false;
@@ -164,10 +171,21 @@ export class Pipeline implements EventSink {
 
   /** Runs a module's cron job inside its boundary. */
   runCron(mod: BotModule, run: () => void): void {
+    this.guard(mod, 'cron', run);
+  }
+
+  /**
+   * A synchronous hook's boundary (tick, cron). A hook that returns a promise anyway (an `async`
+   * function) has its rejection caught too: it never escapes as an unhandled rejection. What the
+   * store could not serve is done again next time.
+   */
+  private guard(mod: BotModule, hook: HookName, call: () => unknown): void {
+    const fail = (err: unknown) => (isStoreError(err) ? this.storeDeferred(mod, hook, err) : this.failed(mod, hook, err));
     try {
-      run();
+      const r = call();
+      if (r instanceof Promise) r.catch(fail);
     } catch (err) {
-      this.failed(mod, 'cron', err);
+      fail(err);
     }
   }
 
@@ -176,6 +194,7 @@ export class Pipeline implements EventSink {
     if (!parsed.ok) {
       this.stats.malformedAlerts++;
       this.deps.log.warn({ messageId: m.id, stream: m.stream, topic: m.topic, reason: parsed.reason }, 'post from an alert sender is not a Zabbix alert; not tracked');
+      this.deps.intake.unreadable(m, parsed.reason);
       return;
     }
     const alert = parsed.alert;
@@ -189,8 +208,10 @@ export class Pipeline implements EventSink {
     for (const mod of this.deps.modules) {
       if (!mod.onIncidentChange) continue;
       try {
-        mod.onIncidentChange(change, jobs);
+        const r: unknown = mod.onIncidentChange(change, jobs);
+        if (r instanceof Promise) r.catch((err: unknown) => this.failed(mod, 'onIncidentChange', err));
       } catch (err) {
+        if (isStoreError(err)) throw err; // the whole commit fails; the poller handles the message again
         this.failed(mod, 'onIncidentChange', err);
       }
     }
@@ -202,9 +223,15 @@ export class Pipeline implements EventSink {
       try {
         await call(mod);
       } catch (err) {
+        if (isStoreError(err)) throw err; // to the poller: the message is handled again, not skipped
         this.failed(mod, hook, err);
       }
     }
+  }
+
+  /** A tick, cron job or health check the store could not serve: done again next time; the store watch reports the outage. */
+  private storeDeferred(mod: BotModule, hook: HookName, err: Error): void {
+    this.deps.log.debug({ err: err.message, module: mod.name, hook }, `module ${mod.name}: ${hook} deferred: the store cannot serve it`);
   }
 
   private failed(mod: BotModule, hook: HookName, err: unknown): void {

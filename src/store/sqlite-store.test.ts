@@ -1,10 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { openSqliteStore, StoreOpenError } from './sqlite-store';
 import { incident, T0 } from '../../test/support/factories';
+import { tempDbPath } from '../../test/support/temp';
 
-const tmp = () => join(mkdtempSync(join(tmpdir(), 'sre-bot-store-')), 'bot.db');
+const tmp = () => tempDbPath('sre-bot-store-');
 
 describe('SQLite store', () => {
   test('incidents survive closing and reopening, with their history', () => {

@@ -1,7 +1,10 @@
 /** The store on SQLite (better-sqlite3): the only importer of better-sqlite3. */
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../domain/incident';
 import { hostTopic } from '../domain/topics';
+import { StoreCorruptError, StoreUnavailableError, translateSqliteError } from './errors';
+import { FAULT_ERRORS, type StoreFault } from './fault';
 import type { Handler, Handover, JobRow, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -246,9 +249,24 @@ export class StoreOpenError extends Error {
   }
 }
 
-/** Opens (creating if absent) and migrates the database. Throws StoreOpenError when unusable. */
-export function openSqliteStore(path: string): Store {
+export interface StoreOptions {
+  /**
+   * Called when SQLite finds the file corrupt (SQLITE_CORRUPT, SQLITE_NOTADB) while running, just
+   * before the StoreCorruptError is thrown: src/main.ts logs it and exits 1.
+   */
+  onCorrupt?: (err: StoreCorruptError) => void;
+  /** Tests only: makes statements fail for a window (src/store/fault.ts). */
+  fault?: StoreFault;
+}
+
+/**
+ * Opens (creating if absent) and migrates the database. Throws StoreOpenError when unusable.
+ * Afterwards every failing statement (commits included) throws a StoreUnavailableError or a
+ * StoreCorruptError when SQLite's code means one (src/store/errors.ts).
+ */
+export function openSqliteStore(path: string, opts: StoreOptions = {}): Store {
   let db: Database.Database;
+  let identity: FileIdentity | undefined;
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -257,10 +275,21 @@ export function openSqliteStore(path: string): Store {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`integrity check failed: ${String(check)}`);
     migrate(db);
+    identity = db.memory ? undefined : fileIdentity(path);
   } catch (err) {
     throw new StoreOpenError(path, err);
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, path, identity, opts);
+}
+
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function fileIdentity(path: string): FileIdentity | undefined {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? { dev: st.dev, ino: st.ino } : undefined;
 }
 
 function migrate(db: Database.Database): void {
@@ -275,8 +304,19 @@ function migrate(db: Database.Database): void {
 
 class SqliteStore implements Store {
   private readonly stmts;
+  private failing: { code: string; reason: string } | undefined;
+  private failures = 0;
+  /** A write statement succeeded in the open transaction (it counts once the transaction commits). */
+  private txWrote = false;
+  /** Outbox rows sent while the store could not write: removed once it can (see remove). */
+  private readonly pendingRemovals = new Set<number>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    private readonly identity: FileIdentity | undefined,
+    private readonly opts: StoreOptions,
+  ) {
     const cols = Object.keys(toRow({} as Incident));
     this.stmts = {
       get: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE event_id = ?'),
@@ -345,9 +385,15 @@ class SqliteStore implements Store {
       peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
         'SELECT * FROM outbox ORDER BY id LIMIT 1',
       ),
+      pendingRows: db.prepare<[number], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
+        'SELECT * FROM outbox ORDER BY id LIMIT ?',
+      ),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       reschedule: db.prepare('UPDATE outbox SET not_before = ?, attempts = ? WHERE id = ?'),
       size: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox'),
+      moveOutbox: db.prepare("UPDATE outbox SET item = json_set(item, '$.stream', ?, '$.topic', ?) WHERE json_extract(item, '$.kind') = 'message' AND json_extract(item, '$.stream') = ? AND json_extract(item, '$.topic') = ?"),
+      pendingTopics: db.prepare<[], { stream: string; topic: string }>("SELECT DISTINCT json_extract(item, '$.stream') AS stream, json_extract(item, '$.topic') AS topic FROM outbox WHERE json_extract(item, '$.kind') = 'message'"),
+      pendingFor: db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE json_extract(item, '$.stream') = ? AND json_extract(item, '$.topic') = ?"),
       addJob: db.prepare('INSERT INTO jobs (kind, payload, run_at, created_at) VALUES (?, ?, ?, ?)'),
       dueJobs: db.prepare<[number, number], JobDbRow>('SELECT * FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?'),
       nextJob: db.prepare<[], { t: number | null }>('SELECT MIN(run_at) AS t FROM jobs'),
@@ -355,14 +401,93 @@ class SqliteStore implements Store {
       retryJob: db.prepare('UPDATE jobs SET run_at = ?, attempts = ?, last_error = ?, reported = ? WHERE id = ?'),
       jobCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM jobs'),
     };
+    for (const stmt of Object.values(this.stmts)) this.guard(stmt as unknown as Database.Statement<unknown[], unknown>);
+  }
+
+  /**
+   * Every statement's run/get/all: an injected fault first (tests), SQLite's errors translated
+   * (src/store/errors.ts) and remembered, and a successful write noted (see condition()).
+   */
+  private guard(stmt: Database.Statement<unknown[], unknown>): void {
+    const writes = !stmt.reader;
+    const methods = stmt as unknown as Record<'run' | 'get' | 'all', (...args: unknown[]) => unknown>;
+    for (const name of ['run', 'get', 'all'] as const) {
+      const original = methods[name];
+      methods[name] = (...args: unknown[]): unknown => {
+        try {
+          this.injectFault(writes);
+          const result = original.apply(stmt, args);
+          if (writes) this.wrote();
+          return result;
+        } catch (err) {
+          throw this.failed(err);
+        }
+      };
+    }
+  }
+
+  private injectFault(writes: boolean): void {
+    const kind = this.opts.fault?.();
+    if (kind === undefined || (!writes && kind !== 'corrupt')) return;
+    const { code, message } = FAULT_ERRORS[kind];
+    throw new Database.SqliteError(message, code);
+  }
+
+  private wrote(): void {
+    if (this.db.inTransaction) this.txWrote = true;
+    else this.failing = undefined;
+  }
+
+  /** The error to throw for err: SQLite's translated, and remembered (or, when corrupt, reported). */
+  private failed(err: unknown): unknown {
+    const e = translateSqliteError(err);
+    if (e === err) return e; // not SQLite's, or translated by an inner call already
+    if (e instanceof StoreUnavailableError) {
+      this.failing = { code: e.code, reason: e.reason };
+      this.failures++;
+    } else if (e instanceof StoreCorruptError) {
+      this.opts.onCorrupt?.(e);
+    }
+    return e;
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const outer = !this.db.inTransaction;
+    if (outer) this.txWrote = false;
+    try {
+      const result = this.db.transaction(fn)();
+      if (outer && this.txWrote) this.failing = undefined;
+      return result;
+    } catch (err) {
+      throw this.failed(err);
+    } finally {
+      if (outer) this.txWrote = false;
+    }
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flushRemovals();
+    this.db.close();
+  }
+
+  condition(): { failing?: { code: string; reason: string }; failures: number } {
+    return { ...(this.failing ? { failing: { ...this.failing } } : {}), failures: this.failures };
+  }
+
+  checkFile(): { ok: true } | { ok: false; reason: string } {
+    if (!this.identity) return { ok: true };
+    let st;
+    try {
+      st = statSync(this.path, { throwIfNoEntry: false });
+    } catch (err) {
+      return { ok: false, reason: `cannot look at the store file ${this.path}: ${(err as Error).message}` };
+    }
+    if (!st) return { ok: false, reason: `the store file ${this.path} was deleted while open: what is stored now is lost at a restart` };
+    if (st.dev !== this.identity.dev || st.ino !== this.identity.ino) {
+      return { ok: false, reason: `the store file ${this.path} was replaced by another file while open: what is stored now is lost at a restart` };
+    }
+    return { ok: true };
   }
 
   getIncident(eventId: string): Incident | undefined {
@@ -440,8 +565,14 @@ class SqliteStore implements Store {
         this.stmts.moveChecklists.run(to.stream, tk, from.stream, fk);
         this.stmts.moveHandlers.run(to.stream, tk, from.stream, fk);
       }
+      // Messages still queued for the old name go to the new one (else they would open the old topic again).
+      this.stmts.moveOutbox.run(to.stream, to.topic, from.stream, from.topic);
       return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
     });
+  }
+
+  pendingTopics(): TopicRef[] {
+    return this.stmts.pendingTopics.all().map((r) => ({ stream: r.stream, topic: r.topic }));
   }
 
   recordProjectId(r: ProjectIdRecord): boolean {
@@ -528,21 +659,75 @@ class SqliteStore implements Store {
   }
 
   peek(): OutboxRow | undefined {
-    const r = this.stmts.peek.get();
+    if (this.outboxHeld()) return undefined;
+    let r;
+    try {
+      r = this.stmts.peek.get();
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return undefined;
+      throw err;
+    }
     if (!r) return undefined;
     return { id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before };
   }
 
+  pending(limit: number): OutboxRow[] {
+    if (this.outboxHeld()) return [];
+    let rows;
+    try {
+      rows = this.stmts.pendingRows.all(limit);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return [];
+      throw err;
+    }
+    return rows.map((r) => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before }));
+  }
+
   remove(id: number): void {
-    this.stmts.remove.run(id);
+    try {
+      this.stmts.remove.run(id);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
+      this.pendingRemovals.add(id);
+    }
+  }
+
+  /**
+   * Nothing is offered to send while the store cannot write (a send it could not record would go
+   * out again) or a removal waits to be written; the store watch's probe ends the first.
+   */
+  private outboxHeld(): boolean {
+    return this.failing !== undefined || !this.flushRemovals();
+  }
+
+  /** Writes the removals that could not be written; false while it still cannot. */
+  private flushRemovals(): boolean {
+    for (const id of this.pendingRemovals) {
+      try {
+        this.stmts.remove.run(id);
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) return false;
+        throw err;
+      }
+      this.pendingRemovals.delete(id);
+    }
+    return true;
   }
 
   reschedule(id: number, notBefore: number, attempts: number): void {
-    this.stmts.reschedule.run(notBefore, attempts, id);
+    try {
+      this.stmts.reschedule.run(notBefore, attempts, id);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
+    }
+  }
+
+  pendingFor(stream: string, topic: string): number {
+    return this.stmts.pendingFor.get(stream, topic)?.n ?? 0;
   }
 
   size(): number {
-    return this.stmts.size.get()?.n ?? 0;
+    return Math.max(0, (this.stmts.size.get()?.n ?? 0) - this.pendingRemovals.size);
   }
 
   enqueueJob(kind: string, payload: unknown, runAt: number): number {

@@ -19,9 +19,24 @@ export interface Outbox {
   enqueue(item: OutgoingItem, now: number): number;
   /** The oldest queued item (items go out in order: a failing one holds back the rest). */
   peek(): OutboxRow | undefined;
+  /**
+   * The oldest `limit` queued items, oldest first: the sender has a few out at once, in order
+   * within each topic. Like `peek`, nothing while a removal waits to be written.
+   */
+  pending(limit: number): OutboxRow[];
+  /**
+   * The item went out. When the store cannot write, the removal is kept in memory and written
+   * once it can. `peek` and `pending` offer nothing while the store cannot write or a removal
+   * waits (a send that cannot be recorded is not made).
+   */
   remove(id: number): void;
+  /** Best effort: when the store cannot write, the item keeps its old time (peek still offers it). */
   reschedule(id: number, notBefore: number, attempts: number): void;
   size(): number;
+  /** Messages still queued for a topic (e.g. to rename it only after they went out). */
+  pendingFor(stream: string, topic: string): number;
+  /** The topics that have messages queued. */
+  pendingTopics(): TopicRef[];
 }
 
 export interface IncidentStore {
@@ -149,7 +164,20 @@ export interface Transactional {
   transaction<T>(fn: () => T): T;
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore {
+/** The store's own condition, for /healthz and the store watch (src/store/watch.ts). */
+export interface StoreCondition {
+  /** The database file. */
+  readonly path: string;
+  /**
+   * `failing`: the last write (or read) failed with a StoreUnavailableError and no write has
+   * succeeded since; `failures`: how many failed so far.
+   */
+  condition(): { failing?: { code: string; reason: string }; failures: number };
+  /** Whether the file at `path` is still the database that is open (not deleted, not replaced). */
+  checkFile(): { ok: true } | { ok: false; reason: string };
+}
+
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, StoreCondition {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

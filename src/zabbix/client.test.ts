@@ -14,6 +14,8 @@ interface Seen {
 
 class FakeZabbix {
   readonly seen: Seen[] = [];
+  /** The params of every call, by method. */
+  readonly params: { method: string; params: unknown }[] = [];
   /** Next answers to give instead of the normal one: an HTTP status, or 'hang'. */
   readonly faults: (number | 'hang')[] = [];
   private server!: http.Server;
@@ -30,6 +32,7 @@ class FakeZabbix {
       req.on('end', () => {
         const rpc = JSON.parse(body) as { method: string; auth?: unknown; id: number };
         this.seen.push({ method: rpc.method, auth: rpc.auth, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+        this.params.push({ method: rpc.method, params: (rpc as { params?: unknown }).params });
         const fault = this.faults.shift();
         if (fault === 'hang') return;
         if (typeof fault === 'number') {
@@ -118,6 +121,20 @@ test('6.4: Bearer header', async () => {
   const f = await fake('6.4.0', { 'problem.get': [] });
   await new ZabbixClient({ url: f.url, token: 'secret' }).problems();
   expect(f.seen[1]).toEqual({ method: 'problem.get', authorization: 'Bearer secret' });
+});
+
+test('problem.get leaves out suppressed problems (maintenance) and asks for the suppressed flag; event.get asks for it too', async () => {
+  const f = await fake('6.0.14', {
+    'problem.get': [{ eventid: '1', objectid: '2', name: 'x', clock: '5', severity: '4', acknowledged: '0', suppressed: '0' }],
+    'event.get': [{ ...eventsResult[0], suppressed: '1' }],
+  });
+  const c = new ZabbixClient({ url: f.url, token: 'secret' });
+  expect(await c.problems({ sinceSec: 100 })).toEqual([{ eventId: '1', triggerId: '2', name: 'x', clock: 5, severity: 'High', acknowledged: false, suppressed: false }]);
+  const problemGet = f.params.find((p) => p.method === 'problem.get')!.params as Record<string, unknown>;
+  expect(problemGet).toMatchObject({ suppressed: false, time_from: 100, source: 0, object: 0 });
+  expect(problemGet.output).toContain('suppressed');
+  expect((await c.events(['42']))[0]?.suppressed).toBe(true);
+  expect((f.params.find((p) => p.method === 'event.get')!.params as { output: string[] }).output).toContain('suppressed');
 });
 
 test('errors name the method and carry the JSON-RPC code', async () => {

@@ -29,6 +29,8 @@ export interface ZabbixEvent {
   clock: number;
   severity: Severity;
   acknowledged: boolean;
+  /** Suppressed by a maintenance (or by hand): Zabbix keeps quiet about it. Absent when not asked for. */
+  suppressed?: boolean;
   /** True when Zabbix has a recovery event for it. */
   resolved: boolean;
   hosts: { hostId: string; host: string; name: string }[];
@@ -42,12 +44,14 @@ export interface ZabbixProblem {
   clock: number;
   severity: Severity;
   acknowledged: boolean;
+  /** Suppressed by a maintenance (or by hand). Absent when not asked for. */
+  suppressed?: boolean;
 }
 
 /** Zabbix as the bot uses it. */
 export interface ZabbixApi {
   version(): Promise<string>;
-  /** Unresolved problems (trigger problems), optionally only since `sinceSec`. */
+  /** Unresolved problems (trigger problems) that are not suppressed (maintenance), optionally only since `sinceSec`. */
   problems(opts?: { sinceSec?: number; eventIds?: string[] }): Promise<ZabbixProblem[]>;
   events(eventIds: readonly string[]): Promise<ZabbixEvent[]>;
   /** Acknowledges with a message (action 6). */
@@ -75,7 +79,7 @@ const rpcAnswer = z.union([
   z.object({ jsonrpc: z.literal('2.0'), error: z.object({ code: z.number(), message: z.string(), data: z.string().optional() }), id: z.unknown().optional() }),
 ]);
 const ackWire = z.object({ clock: num, message: z.string().default(''), action: num.default(0), username: z.string().optional(), name: z.string().optional(), surname: z.string().optional(), userid: str.optional() });
-const problemWire = z.object({ eventid: str, objectid: str, name: z.string(), clock: num, severity: num, acknowledged: str });
+const problemWire = z.object({ eventid: str, objectid: str, name: z.string(), clock: num, severity: num, acknowledged: str, suppressed: str.optional() });
 const eventWire = problemWire.extend({
   r_eventid: str.default('0'),
   hosts: z.array(z.object({ hostid: str, host: z.string(), name: z.string().optional() })).default([]),
@@ -97,6 +101,7 @@ function toProblem(p: z.output<typeof problemWire>): ZabbixProblem {
     clock: p.clock,
     severity: SEVERITY_BY_NUMBER[p.severity] ?? 'Not classified',
     acknowledged: p.acknowledged === '1',
+    ...(p.suppressed !== undefined ? { suppressed: p.suppressed === '1' } : {}),
   };
 }
 
@@ -169,10 +174,12 @@ export class ZabbixClient implements ZabbixApi {
 
   async problems(opts: { sinceSec?: number; eventIds?: string[] } = {}): Promise<ZabbixProblem[]> {
     const result = await this.call('problem.get', {
-      output: ['eventid', 'objectid', 'name', 'clock', 'severity', 'acknowledged'],
+      output: ['eventid', 'objectid', 'name', 'clock', 'severity', 'acknowledged', 'suppressed'],
       source: 0,
       object: 0,
       recent: false,
+      // Problems a maintenance suppresses are not news: Zabbix itself stays quiet about them.
+      suppressed: false,
       ...(opts.sinceSec !== undefined ? { time_from: opts.sinceSec } : {}),
       ...(opts.eventIds ? { eventids: opts.eventIds } : {}),
     });
@@ -183,7 +190,7 @@ export class ZabbixClient implements ZabbixApi {
     if (eventIds.length === 0) return [];
     const result = await this.call('event.get', {
       eventids: eventIds,
-      output: ['eventid', 'objectid', 'name', 'clock', 'severity', 'acknowledged', 'r_eventid'],
+      output: ['eventid', 'objectid', 'name', 'clock', 'severity', 'acknowledged', 'suppressed', 'r_eventid'],
       selectHosts: ['hostid', 'host', 'name'],
       select_acknowledges: 'extend',
     });

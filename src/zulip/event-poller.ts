@@ -5,6 +5,7 @@
  */
 import { backoffDelay, sleep, untilAborted } from '../core/async';
 import type { Logger } from '../core/log';
+import { isStoreError } from '../store/errors';
 import type { DirectMessage, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
 import { ZulipError } from './api';
 
@@ -45,6 +46,8 @@ export interface EventPollerDeps {
 const PAGE = 1000;
 /** During a catch-up, the position is stored at least every this many messages. */
 const FLUSH_EVERY = 200;
+/** How many handled message ids are remembered (to tell a late message from a replay). */
+const REMEMBER = 10_000;
 
 export class EventPoller {
   readonly status: PollerStatus = { registrations: 0, consecutiveFailures: 0 };
@@ -54,6 +57,19 @@ export class EventPoller {
   /** The last handled message id, in memory; stored after each batch (see flush). */
   private position: number | undefined;
   private unflushed = 0;
+  /** Store failures in a row (the sink's or the position's): the retry backoff. */
+  private storeFailures = 0;
+  /**
+   * Message ids handled by this process above `handledFloor`: a message event that arrives after
+   * a higher id (out of order) is handled unless it is here. At or below the floor (the stored
+   * position at start, raised as old ids are forgotten) it counts as handled.
+   */
+  private readonly handled = new Set<number>();
+  private handledFloor: number | undefined;
+  /** Messages whose handling threw (a store failure): handled if the stored position reached them (a command commits with it). */
+  private readonly attempted = new Set<number>();
+  /** GET /events refused in a row (an unknown last_event_id): re-registrations back off. */
+  private refusedPolls = 0;
 
   constructor(private readonly deps: EventPollerDeps) {
     this.now = deps.now ?? Date.now;
@@ -70,6 +86,7 @@ export class EventPoller {
         if (!queue) return;
         this.status.queueId = queue.queueId;
         this.position = this.deps.cursor.get();
+        this.handledFloor ??= this.position ?? queue.maxMessageId;
         this.status.registrations++;
         this.deps.log.info({ queueId: queue.queueId, maxMessageId: queue.maxMessageId }, 'registered Zulip event queue');
         await this.backfill(queue.maxMessageId, signal);
@@ -97,16 +114,58 @@ export class EventPoller {
           this.deps.log.warn({ queueId }, 'Zulip event queue expired; registering a new one and catching up');
           return;
         }
+        if (err instanceof ZulipError && err.kind === 'api' && !err.retryable) {
+          // Zulip refuses this poll for good — e.g. `last_event_id` is an id it never issued
+          // ("Event N was not in this queue"): asking again only gets the same answer until the
+          // queue expires. A new queue, and the catch-up from history, bring back what was missed.
+          this.refusedPolls++;
+          this.deps.log.warn({ queueId, lastEventId: last, err: err.message, code: err.code, status: err.status }, 'Zulip refused the event poll; registering a new queue and catching up');
+          if (this.refusedPolls > 1) await this.wait(err, 'events', signal);
+          return;
+        }
         await this.wait(err, 'events', signal);
         continue;
       }
       if (!events) return;
       this.status.consecutiveFailures = 0;
-      for (const event of [...events].sort((a, b) => a.id - b.id)) {
-        await this.dispatch(event);
-        last = Math.max(last, event.id);
+      this.refusedPolls = 0;
+      try {
+        // Acknowledged (`last`) only as far as every event up to it was dispatched: a store
+        // failure mid-batch hands the rest again.
+        const byId = [...events].sort((a, b) => a.id - b.id);
+        const dispatched = new Set<ZulipEvent>();
+        let acked = 0;
+        for (const event of inMessageIdOrder(byId)) {
+          await this.dispatch(event);
+          dispatched.add(event);
+          for (; acked < byId.length && dispatched.has(byId[acked] as ZulipEvent); acked++) last = Math.max(last, (byId[acked] as ZulipEvent).id);
+        }
+        this.flush();
+        this.storeFailures = 0;
+      } catch (err) {
+        if (!isStoreError(err)) throw err;
+        // Intake stops: `last` stays before the event that failed, so the next poll hands it
+        // (and what came after it) again; the position has not moved past it.
+        await this.storeWait(err, signal);
       }
-      this.flush();
+    }
+  }
+
+  /**
+   * The store could not write: wait (backoff, at most 5 s) before the same message is tried
+   * again, then take the stored position (a command whose answer and position were committed
+   * before a later step failed is not run twice).
+   */
+  private async storeWait(err: Error, signal: AbortSignal): Promise<void> {
+    const failures = ++this.storeFailures;
+    const ms = backoffDelay(failures - 1, this.random, 250, 5_000);
+    this.deps.log.warn({ err: err.message, failures, retryInMs: ms }, 'the store cannot write: intake waits and handles the same message again');
+    await sleep(ms, signal);
+    try {
+      const stored = this.deps.cursor.get();
+      if (stored !== undefined && (this.position === undefined || stored > this.position)) this.position = stored;
+    } catch {
+      // unreadable too: the retry finds out
     }
   }
 
@@ -136,7 +195,7 @@ export class EventPoller {
     missed.sort((a, b) => a.id - b.id);
     this.deps.log.info({ from: cursor, to: maxMessageId, messages: missed.length }, 'caught up on missed messages');
     for (const m of missed) {
-      await this.handleMessage(m);
+      await this.take(m);
       if (this.unflushed >= FLUSH_EVERY) this.flush();
     }
     // Nothing in the SRE streams after the last one: the position moves to where the queue starts.
@@ -148,27 +207,129 @@ export class EventPoller {
   }
 
   private async dispatch(event: ZulipEvent): Promise<void> {
-    if (event.kind === 'message') return this.handleMessage(event.message);
-    if (event.kind === 'direct') return this.handleMessage(event.message, () => this.deps.sink.onDirectMessage(event.message));
+    if (event.kind === 'message') return this.take(event.message);
+    if (event.kind === 'direct') return this.take(event.message, () => this.deps.sink.onDirectMessage(event.message));
     if (event.kind === 'topic-move') {
       try {
         await this.deps.sink.onTopicMove(event.move);
       } catch (err) {
+        if (isStoreError(err)) throw err; // not skipped: the poll loop waits and tries it again
         this.deps.log.error({ err, eventId: event.id }, 'topic move handling failed; skipped');
       }
     }
   }
 
-  /** The error boundary: one bad message is logged and skipped, never fatal. */
+  /**
+   * The error boundary: one bad message is logged and skipped, never fatal. A store failure is
+   * not the message's fault: it is thrown on, the position stays before the message, and the
+   * poll loop (or a new registration's catch-up) handles it again once the store writes.
+   */
   private async handleMessage(message: StreamMessage | DirectMessage, handle = () => this.deps.sink.onMessage(message as StreamMessage)): Promise<void> {
     if (this.position !== undefined && message.id <= this.position) return;
     try {
       await handle();
     } catch (err) {
+      if (isStoreError(err)) throw err;
       this.deps.log.error({ err, messageId: message.id, ...('stream' in message ? { stream: message.stream, topic: message.topic } : { direct: true }) }, 'message handling failed; skipped');
     }
     this.position = message.id;
     this.unflushed++;
+  }
+
+  /**
+   * Handles a message once: in order through the error boundary (handleMessage); one below the
+   * position (its event came after a higher id's) is handled late unless it was handled already.
+   */
+  private async take(message: StreamMessage | DirectMessage, handle?: () => Promise<void> | void): Promise<void> {
+    if (this.position !== undefined && message.id <= this.position) return this.late(message, handle);
+    await this.attempt(message, () => this.handleMessage(message, handle));
+  }
+
+  /** Runs the handling; remembers the message as handled, or as attempted when it threw. */
+  private async attempt(message: StreamMessage | DirectMessage, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      this.attempted.add(message.id);
+      throw err;
+    }
+    this.attempted.delete(message.id);
+    this.remember(message.id);
+  }
+
+  /**
+   * A message event that came after a higher message id's (Zulip does not promise id order
+   * across senders). Handled now, unless handled already (a replay is idempotent anyway: alerts
+   * are recognised by message id; a command's reply is committed with the position, so one
+   * handled is below it and in `handled`); then the SRE streams are read back from there for
+   * others like it.
+   */
+  private async late(message: StreamMessage | DirectMessage, handle?: () => Promise<void> | void): Promise<void> {
+    if (this.handled.has(message.id)) return;
+    if (this.attempted.has(message.id)) {
+      // Its handling failed on the store: committed if the stored position reached it.
+      const stored = this.deps.cursor.get();
+      if (stored !== undefined && message.id <= stored) {
+        this.attempted.delete(message.id);
+        this.remember(message.id);
+        return;
+      }
+    }
+    const position = this.position;
+    if (this.handledFloor !== undefined && message.id <= this.handledFloor) {
+      this.deps.log.warn({ messageId: message.id, position }, 'message event older than the position this process started from; assumed handled before');
+      return;
+    }
+    this.deps.log.warn({ messageId: message.id, position }, 'message event arrived after a higher message id; handling it and reading back what else came late');
+    await this.handleBelow(message, handle);
+    if ('stream' in message && this.deps.streams.includes(message.stream)) await this.fillFromHistory(message.id);
+  }
+
+  /** Runs handleMessage for a message below the position (which it would skip); the position stays. */
+  private async handleBelow(message: StreamMessage | DirectMessage, handle?: () => Promise<void> | void): Promise<void> {
+    const high = this.position;
+    this.position = message.id - 1;
+    try {
+      await this.attempt(message, () => this.handleMessage(message, handle));
+    } finally {
+      this.position = Math.max(high ?? -Infinity, this.position ?? -Infinity);
+    }
+  }
+
+  /** Handles the SRE streams' messages after `afterId` up to the position that were not handled. */
+  private async fillFromHistory(afterId: number): Promise<void> {
+    const upTo = this.position ?? afterId;
+    const found: StreamMessage[] = [];
+    try {
+      for (const stream of this.deps.streams) {
+        let after = afterId;
+        for (;;) {
+          const page = await this.deps.api.getMessagesAfter(after, { stream }, PAGE);
+          found.push(...page.messages.filter((m) => m.id <= upTo));
+          const lastId = page.messages.at(-1)?.id;
+          if (page.foundNewest || lastId === undefined || lastId >= upTo) break;
+          after = lastId;
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof ZulipError)) throw err;
+      // Best effort: a message still late arrives as an event of its own and is handled then.
+      this.deps.log.warn({ err: err.message, afterId }, 'reading back after a late message failed');
+    }
+    for (const m of found.sort((a, b) => a.id - b.id)) {
+      if (this.handled.has(m.id) || (this.handledFloor !== undefined && m.id <= this.handledFloor)) continue;
+      this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
+      await this.handleBelow(m);
+    }
+  }
+
+  private remember(messageId: number): void {
+    this.handled.add(messageId);
+    if (this.handled.size <= REMEMBER) return;
+    // Forget the oldest half; the floor rises over them.
+    const ids = [...this.handled].sort((a, b) => a - b);
+    for (const id of ids.slice(0, REMEMBER / 2)) this.handled.delete(id);
+    this.handledFloor = Math.max(this.handledFloor ?? -Infinity, ids[REMEMBER / 2 - 1] as number);
   }
 
   /**
@@ -189,4 +350,19 @@ export class EventPoller {
     this.deps.log.warn({ err: (err as Error)?.message ?? String(err), failures, retryInMs: ms }, `Zulip ${what} failed; retrying`);
     await sleep(ms, signal);
   }
+}
+
+/**
+ * The batch with its message events in message-id order (each takes the place of one, so topic
+ * moves keep theirs): Zulip may queue a lower message id after a higher one.
+ */
+function inMessageIdOrder(events: readonly ZulipEvent[]): ZulipEvent[] {
+  const isMessage = (e: ZulipEvent) => e.kind === 'message' || e.kind === 'direct';
+  const messages = events.filter(isMessage).sort((a, b) => messageIdOf(a) - messageIdOf(b));
+  let i = 0;
+  return events.map((e) => (isMessage(e) ? (messages[i++] as ZulipEvent) : e));
+}
+
+function messageIdOf(e: ZulipEvent): number {
+  return e.kind === 'message' || e.kind === 'direct' ? e.message.id : 0;
 }

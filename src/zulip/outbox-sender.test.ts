@@ -1,55 +1,179 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { silentLogger } from '../core/log';
 import { systemClock } from '../core/clock';
 import { RateLimiter } from '../core/rate-limiter';
 import { openSqliteStore } from '../store/sqlite-store';
-import { ZulipError, type StreamMessage } from './api';
+import type { Store } from '../store/store';
+import { ZulipError } from './api';
 import { OutboxSender } from './outbox-sender';
 import { MemoryZulip } from '../../test/support/memory-zulip';
+import { tempDbPath } from '../../test/support/temp';
 
-/** Zulip that accepts a message but loses the answer the first time. */
-class LossyZulip extends MemoryZulip {
-  lose = 1;
-  posted: StreamMessage[] = [];
-  override async sendStreamMessage(stream: string, topic: string, content: string): Promise<number> {
-    this.posted.push({ id: this.posted.length + 1, streamId: 1, stream, topic, content, senderId: 1, senderEmail: 'sre-bot@example.org', senderName: 'SRE Bot', client: '', timestamp: 0 });
-    if (this.lose-- > 0) throw new ZulipError('network', 'POST /messages', 'socket hang up');
-    return this.posted.length;
+const BOT = 'sre-bot@example.org';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Outcome =
+  /** Zulip takes it and answers. */
+  | 'ok'
+  /** Zulip takes it; the answer is lost. */
+  | 'lost'
+  /** Zulip takes it and never answers. */
+  | 'hang'
+  /** A 5xx with Zulip's JSON error body; nothing taken. */
+  | '500-json'
+  /** A 4xx refusal for good. */
+  | '400'
+  /** The client times out; Zulip takes it after 150 ms and its answer comes late. */
+  | 'late';
+
+interface Posted { where: string; content: string; key: string | undefined }
+
+/** Zulip as the sender sees it: what it took (with send keys), scripted outcomes per send. */
+class ScriptedZulip extends MemoryZulip {
+  posted: Posted[] = [];
+  script: Outcome[] = [];
+  lookups = 0;
+  /** Per-stream send time (ms) for sends that succeed. */
+  slow: Record<string, number> = {};
+
+  private async take(where: string, content: string, key: string | undefined): Promise<number> {
+    const outcome = this.script.shift() ?? 'ok';
+    const post = () => this.posted.push({ where, content, key });
+    switch (outcome) {
+      case 'lost':
+        post();
+        throw new ZulipError('network', 'POST /messages', 'socket hang up');
+      case 'hang':
+        post();
+        return new Promise(() => {});
+      case '500-json':
+        throw new ZulipError('api', 'POST /messages', 'Internal server error', undefined, undefined, { status: 500 });
+      case '400':
+        throw new ZulipError('api', 'POST /messages', "Channel 'nope' does not exist", 'STREAM_DOES_NOT_EXIST', undefined, { status: 400 });
+      case 'late': {
+        const late = sleep(150).then(() => {
+          post();
+        });
+        throw new ZulipError('timeout', 'POST /messages', 'no answer within 15000 ms', undefined, undefined, { late });
+      }
+      default:
+        if (this.slow[where]) await sleep(this.slow[where] as number);
+        post();
+        return this.posted.length;
+    }
   }
-  override async latestMessages(): Promise<StreamMessage[]> {
-    return this.posted;
+
+  override async sendStreamMessage(stream: string, topic: string, content: string, key?: string): Promise<number> {
+    return this.take(`${stream}>${topic}`, content, key);
+  }
+
+  override async sendDirectMessage(to: readonly string[], content: string, key?: string): Promise<number> {
+    return this.take(`dm:${to.join(',')}`, content, key);
+  }
+
+  async sentKeys(where: { stream: string } | { direct: readonly string[] }, sender: string): Promise<Set<string>> {
+    this.lookups++;
+    expect(sender).toBe(BOT);
+    const match = (p: Posted) => ('stream' in where ? p.where.startsWith(`${where.stream}>`) : p.where === `dm:${where.direct.join(',')}`);
+    return new Set(this.posted.filter(match).flatMap((p) => (p.key ? [p.key] : [])));
   }
 }
 
-async function drain(sender: OutboxSender, store: { size(): number }) {
+function newSender(store: Store, api: ScriptedZulip, opts: { lateWaitMs?: number } = {}): OutboxSender {
+  return new OutboxSender({ outbox: store, api, clock: systemClock, limiter: new RateLimiter(systemClock, 6000), log: silentLogger, selfEmail: BOT, random: () => 0, ...opts });
+}
+
+async function drain(sender: OutboxSender, store: Store, timeoutMs = 4_000): Promise<void> {
   sender.start();
-  for (let i = 0; i < 200 && store.size() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  sender.kick();
+  const until = Date.now() + timeoutMs;
+  while (store.size() > 0 && Date.now() < until) await sleep(20);
   await sender.stop(100);
 }
 
-test('a message whose answer was lost is not sent twice', async () => {
-  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-out-')), 'bot.db'));
-  const api = new LossyZulip();
-  store.enqueue({ kind: 'message', stream: 'S', topic: 't', content: 'hello' }, Date.now());
-  store.enqueue({ kind: 'message', stream: 'S', topic: 't', content: 'second' }, Date.now());
-  const sender = new OutboxSender({ outbox: store, api, clock: systemClock, limiter: new RateLimiter(systemClock, 6000), log: silentLogger, selfEmail: 'sre-bot@example.org', random: () => 0 });
-  await drain(sender, store);
-  expect(api.posted.map((m) => m.content)).toEqual(['hello', 'second']);
+const say = (store: Store, content: string, topic = 't') => store.enqueue({ kind: 'message', stream: 'S', topic, content }, Date.now());
+
+test('a message whose answer was lost is looked for, not sent twice; the same text in a new item is sent', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['lost'];
+  say(store, 'hello');
+  say(store, 'hello');
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => p.content)).toEqual(['hello', 'hello']);
+  expect(new Set(api.posted.map((p) => p.key)).size).toBe(2);
+  expect(api.lookups).toBe(1);
   expect(store.size()).toBe(0);
 });
 
-test('after a restart the first queued message is checked before it is sent', async () => {
-  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-out-')), 'bot.db'));
-  const api = new LossyZulip();
-  api.lose = 0;
-  // Delivered just before a crash, still in the outbox:
-  api.posted.push({ id: 1, streamId: 1, stream: 'S', topic: 't', content: 'reminder', senderId: 1, senderEmail: 'sre-bot@example.org', senderName: 'SRE Bot', client: '', timestamp: 0 });
-  store.enqueue({ kind: 'message', stream: 'S', topic: 't', content: 'reminder' }, Date.now());
-  store.enqueue({ kind: 'message', stream: 'S', topic: 't', content: 'reminder' }, Date.now());
-  const sender = new OutboxSender({ outbox: store, api, clock: systemClock, limiter: new RateLimiter(systemClock, 6000), log: silentLogger, selfEmail: 'sre-bot@example.org' });
-  await drain(sender, store);
-  // The first was already there; the second (a new, identical message) is sent.
-  expect(api.posted.map((m) => m.content)).toEqual(['reminder', 'reminder']);
+test('after a restart, an item a killed process had sent is found by its key; an identical new one is sent', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['hang']; // Zulip takes it; the process "dies" before the answer
+  say(store, 'reminder');
+  const first = newSender(store, api);
+  first.start();
+  await sleep(100);
+  await first.stop(0);
+  expect(store.size()).toBe(1);
+  expect(api.posted).toHaveLength(1);
+
+  say(store, 'reminder'); // a new reminder, word for word the same
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => p.content)).toEqual(['reminder', 'reminder']);
+  expect(api.lookups).toBe(1); // only the item tried before is looked for
+});
+
+test('every 5xx is retried whatever its body; a 4xx refusal is dropped (logged)', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['500-json', '500-json', 'ok', '400'];
+  say(store, 'after two 500s', 'a');
+  await drain(newSender(store, api), store);
+  say(store, 'to a stream that does not exist', 'b');
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => p.content)).toEqual(['after two 500s']);
+  expect(store.size()).toBe(0);
+});
+
+test('a slow topic does not hold up the others; within a topic the order is kept', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.slow = { 'S>slow': 400 };
+  say(store, 'slow 1', 'slow');
+  say(store, 'slow 2', 'slow');
+  say(store, 'fast 1', 'fast');
+  say(store, 'fast 2', 'fast');
+  await drain(newSender(store, api), store);
+  const order = api.posted.map((p) => p.content);
+  expect(order).toEqual(['fast 1', 'fast 2', 'slow 1', 'slow 2']);
+});
+
+test('a send past the client timeout waits for its late answer: posted once, and without it looked for before a resend', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['late'];
+  say(store, 'slow answer');
+  say(store, 'next in the topic');
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => p.content)).toEqual(['slow answer', 'next in the topic']);
+  expect(api.lookups).toBe(0);
+
+  // The late answer does not come within lateWaitMs: the message (taken meanwhile) is found by its key.
+  const again = new ScriptedZulip();
+  again.script = ['late'];
+  say(store, 'slower');
+  await drain(newSender(store, again, { lateWaitMs: 50 }), store);
+  expect(again.posted.map((p) => p.content)).toEqual(['slower']);
+  expect(again.lookups).toBe(1);
+});
+
+test('direct messages are looked for in their conversation, by key', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['lost'];
+  store.enqueue({ kind: 'direct', to: ['ann@example.org'], content: 'help text' }, Date.now());
+  store.enqueue({ kind: 'direct', to: ['ann@example.org'], content: 'help text' }, Date.now());
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => [p.where, p.content])).toEqual([['dm:ann@example.org', 'help text'], ['dm:ann@example.org', 'help text']]);
+  expect(api.lookups).toBe(1);
 });

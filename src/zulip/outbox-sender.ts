@@ -1,15 +1,29 @@
 /**
- * Sends what the bot has to say, in order, from the durable outbox: within the rate limit,
- * retrying failures with backoff, honouring 429 retry-after. Nothing is dropped except what
- * Zulip refuses for good (logged with its content).
+ * Sends what the bot has to say from the durable outbox: in order within each topic (and each
+ * direct conversation), a few topics at once, within the shared rate limit, retrying failures
+ * with backoff and honouring 429 retry-after. Every 5xx, timeout and network failure is retried;
+ * only what Zulip refuses for good (a 4xx such as a stream that does not exist) is dropped,
+ * logged with its content.
+ *
+ * Never twice. Zulip's send has no idempotency key, so each message carries its own: a send key
+ * made from the outbox item (row id and creation time), invisible in the message (see
+ * zulip-js-api.ts). When a send's fate is unknown — no answer, a cut or unreadable answer, a
+ * 5xx, or a crash between Zulip taking it and the outbox forgetting it (the attempt is recorded
+ * before each request) — the bot's newest messages there are searched for that key before the
+ * item is sent again. An identical text from another item has another key: it is always sent.
+ * A send that outlives the client timeout is not given up: its topic waits (up to `lateWaitMs`)
+ * for the late answer while other topics go on, and only then is it looked for and sent again.
+ * Reactions need none of this: adding one that exists counts as done.
  */
+import { createHash } from 'node:crypto';
 import { backoffDelay, sleep } from '../core/async';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import type { RateLimiter } from '../core/rate-limiter';
-import type { Outbox, OutboxRow } from '../store/store';
+import { splitMessage, ZULIP_MESSAGE_LIMIT } from '../core/text';
+import type { Outbox, OutboxRow, OutgoingItem } from '../store/store';
 import type { ZulipApi } from './api';
-import { ZulipError } from './api';
+import { SEND_KEY_ROOM, ZulipError } from './api';
 
 export interface OutboxSenderDeps {
   outbox: Outbox;
@@ -20,42 +34,81 @@ export interface OutboxSenderDeps {
   random?: () => number;
   /** Called after each item Zulip accepted. */
   onSent?: (row: OutboxRow) => void;
-  /** The bot's own email: to look for a message Zulip may already have (see `deliveredBefore`). */
+  /** The bot's own email: to find its messages again by their send keys (see `deliveredBefore`). */
   selfEmail?: string;
+  /** Requests out at once, each for another topic or conversation. Default 4. */
+  maxInFlight?: number;
+  /** After the client timeout, how long a topic waits for a send's late answer. Default 45 s. */
+  lateWaitMs?: number;
+}
+
+/** How many of the oldest queued items each round looks at. */
+const WINDOW = 200;
+/** How many of the bot's newest messages in a stream (or conversation) are searched for a key. */
+const LOOKUP_LIMIT = 200;
+
+/** Items of one lane go out one after the other, in order; lanes go out side by side. */
+function laneOf(item: OutgoingItem): string {
+  if (item.kind === 'message') return `m\u0000${item.stream}\u0000${item.topic.toLowerCase()}`;
+  if (item.kind === 'direct') return `d\u0000${[...item.to].map((e) => e.toLowerCase()).sort().join(',')}`;
+  return `r\u0000${item.messageId}`;
+}
+
+/** The send key of one piece of an outbox item: the same in every process, another for every item. */
+function sendKey(row: OutboxRow, piece: number): string {
+  return createHash('sha256').update(`${row.id}:${row.createdAt}:${piece}`).digest('hex').slice(0, 12);
 }
 
 export class OutboxSender {
   private wake: (() => void) | undefined;
-  /** Rows whose last send failed without saying whether Zulip took it. */
+  /** Rows being sent, by id, with their lane at the time. */
+  private readonly busy = new Map<number, { lane: string; done: Promise<void> }>();
+  /** Requests holding a place (a send waiting for a late answer gives its place up). */
+  private inFlight = 0;
+  /** Rows whose last send may have reached Zulip without the bot learning so. */
   private readonly uncertain = new Set<number>();
-  /** The first row after start may have been sent just before a crash. */
-  private firstRow = true;
+  /** Rows this process has looked at (a row tried by an earlier process is uncertain). */
+  private readonly seen = new Set<number>();
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
+  /** After stop(): late outcomes no longer touch the store (it may be closed). */
+  private closed = false;
+  private readonly maxInFlight: number;
+  private readonly lateWaitMs: number;
   sent = 0;
   failures = 0;
 
-  constructor(private readonly deps: OutboxSenderDeps) {}
+  constructor(private readonly deps: OutboxSenderDeps) {
+    this.maxInFlight = Math.max(1, deps.maxInFlight ?? 4);
+    this.lateWaitMs = deps.lateWaitMs ?? 45_000;
+  }
 
   start(): void {
     this.running ??= this.loop();
   }
 
-  /** Something was queued: send it now rather than at the next wake-up. */
+  /** Something was queued (or a send ended): look at the outbox now rather than at the next wake-up. */
   kick(): void {
     this.wake?.();
   }
 
-  /** Stops, after trying to send what is queued for at most `flushMs`. What is left stays queued. */
+  /**
+   * Stops, after trying to send what is queued for at most `flushMs`. What is left stays queued;
+   * what was on its way is looked for on the next start before it is sent again.
+   */
   async stop(flushMs: number): Promise<void> {
-    const deadline = this.deps.clock.now() + flushMs;
-    while (this.deps.outbox.peek() && this.deps.clock.now() < deadline) {
+    const { clock, outbox } = this.deps;
+    const deadline = clock.now() + flushMs;
+    while (outbox.pending(1).length > 0 && clock.now() < deadline) {
       this.kick();
       await sleep(20);
     }
     this.stopping.abort();
     this.kick();
     await this.running;
+    const left = deadline - clock.now();
+    if (this.busy.size > 0 && left > 0) await Promise.race([Promise.allSettled([...this.busy.values()].map((b) => b.done)), sleep(left)]);
+    this.closed = true;
   }
 
   private async idle(ms: number): Promise<void> {
@@ -71,74 +124,185 @@ export class OutboxSender {
   }
 
   private async loop(): Promise<void> {
-    const { outbox, clock, limiter, log } = this.deps;
-    let attempt = 0;
     while (!this.stopping.signal.aborted) {
-      const row = outbox.peek();
-      if (!row) {
-        await this.idle(60_000);
+      let wait: number;
+      try {
+        wait = this.round();
+      } catch (err) {
+        this.deps.log.error({ err }, 'outbox round failed; trying again');
+        wait = 1_000;
+      }
+      await this.idle(wait);
+    }
+  }
+
+  /** Starts what may go now; returns how long to idle (a send ending or new item wakes it earlier). */
+  private round(): number {
+    const { outbox, clock, limiter } = this.deps;
+    const rows = outbox.pending(WINDOW);
+    if (rows.length === 0) return 60_000;
+    const now = clock.now();
+    let wait = 60_000;
+    const lanes = new Set<string>();
+    for (const row of rows) {
+      const lane = laneOf(row.item);
+      const busy = this.busy.get(row.id);
+      if (busy) {
+        lanes.add(busy.lane).add(lane);
         continue;
       }
-      const wait = Math.max(row.notBefore - clock.now(), limiter.delayFor());
-      if (wait > 0) {
-        await this.idle(wait);
+      if (lanes.has(lane)) continue; // an earlier item of its topic goes first
+      lanes.add(lane);
+      if (row.notBefore > now) {
+        wait = Math.min(wait, row.notBefore - now);
         continue;
+      }
+      if (this.inFlight >= this.maxInFlight) break; // a send ending wakes the loop
+      const delay = limiter.delayFor();
+      if (delay > 0) {
+        wait = Math.min(wait, delay);
+        break;
       }
       limiter.take();
-      try {
-        await this.send(row);
-        outbox.remove(row.id);
-        this.uncertain.delete(row.id);
-        this.sent++;
-        attempt = 0;
-        this.deps.onSent?.(row);
-      } catch (err) {
-        this.failures++;
-        if (err instanceof ZulipError && !err.retryable) {
-          log.error({ err: err.message, code: err.code, item: row.item }, 'Zulip refused an outgoing item; dropped');
-          outbox.remove(row.id);
-          continue;
-        }
-        if (err instanceof ZulipError && err.kind !== 'api') this.uncertain.add(row.id);
-        let ms = backoffDelay(attempt++, this.deps.random ?? Math.random, 250, 30_000);
-        if (err instanceof ZulipError && err.code === 'RATE_LIMIT_HIT') {
-          ms = Math.max(250, (err.retryAfterSeconds ?? 1) * 1000);
-          limiter.pause(ms);
-        }
-        outbox.reschedule(row.id, clock.now() + ms, row.attempts + 1);
-        log.warn({ err: (err as Error).message, outboxId: row.id, attempts: row.attempts + 1, retryInMs: ms }, 'sending to Zulip failed; will retry');
-        await this.idle(ms);
+      this.launch(row, lane);
+    }
+    return Math.max(1, wait);
+  }
+
+  private launch(row: OutboxRow, lane: string): void {
+    this.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      this.kick();
+    };
+    const done = this.process(row, release)
+      .catch((err: unknown) => this.deps.log.error({ err, outboxId: row.id }, 'outgoing item handling failed'))
+      .finally(() => {
+        release();
+        this.busy.delete(row.id);
+        this.kick();
+      });
+    this.busy.set(row.id, { lane, done });
+  }
+
+  private async process(row: OutboxRow, release: () => void): Promise<void> {
+    const { outbox, log } = this.deps;
+    if (!this.seen.has(row.id)) {
+      this.seen.add(row.id);
+      if (row.attempts > 0) this.uncertain.add(row.id); // tried before this process: maybe sent
+    }
+    // Recorded before the request: after a crash, a row tried before is looked for first.
+    outbox.reschedule(row.id, row.notBefore, row.attempts + 1);
+    try {
+      await this.deliver(row, release);
+    } catch (err) {
+      if (!this.closed) this.failed(row, err);
+      return;
+    }
+    if (this.closed) return;
+    outbox.remove(row.id);
+    this.uncertain.delete(row.id);
+    this.seen.delete(row.id);
+    this.sent++;
+    this.deps.onSent?.(row);
+    if (row.attempts > 0) log.debug({ outboxId: row.id, attempts: row.attempts + 1 }, 'outgoing item delivered after a retry');
+  }
+
+  private failed(row: OutboxRow, err: unknown): void {
+    const { outbox, clock, limiter, log } = this.deps;
+    this.failures++;
+    if (err instanceof ZulipError && !err.retryable) {
+      log.error({ err: err.message, code: err.code, status: err.status, item: row.item }, 'Zulip refused an outgoing item; dropped');
+      outbox.remove(row.id);
+      this.uncertain.delete(row.id);
+      this.seen.delete(row.id);
+      return;
+    }
+    if (!(err instanceof ZulipError) || err.unclear) this.uncertain.add(row.id);
+    const tries = row.attempts + 1;
+    let ms = backoffDelay(tries - 1, this.deps.random ?? Math.random, 250, 30_000);
+    if (err instanceof ZulipError && err.code === 'RATE_LIMIT_HIT') {
+      ms = Math.max(250, (err.retryAfterSeconds ?? 1) * 1000);
+      limiter.pause(ms);
+    }
+    outbox.reschedule(row.id, clock.now() + ms, tries);
+    log.warn({ err: (err as Error)?.message ?? String(err), status: err instanceof ZulipError ? err.status : undefined, outboxId: row.id, attempts: tries, retryInMs: ms }, 'sending to Zulip failed; will retry');
+  }
+
+  /** Waits for a token of the shared rate limit and spends it. */
+  private async token(): Promise<void> {
+    const { limiter } = this.deps;
+    for (let delay = limiter.delayFor(); delay > 0; delay = limiter.delayFor()) await sleep(delay, this.stopping.signal);
+    limiter.take();
+  }
+
+  private async deliver(row: OutboxRow, release: () => void): Promise<void> {
+    const { api } = this.deps;
+    const item = row.item;
+    // The round spent a token for the first request; each further one spends its own.
+    let first = true;
+    const token = async () => {
+      if (first) first = false;
+      else await this.token();
+    };
+    if (item.kind === 'reaction') {
+      await token();
+      await this.request(row, release, () => api.addReaction(item.messageId, item.emojiName));
+      return;
+    }
+    const pieces = splitMessage(item.content, ZULIP_MESSAGE_LIMIT - SEND_KEY_ROOM);
+    const keys = pieces.map((_, i) => sendKey(row, i));
+    let there = new Set<string>();
+    if (this.uncertain.has(row.id)) {
+      await token();
+      there = await this.deliveredBefore(item);
+      if (keys.every((k) => there.has(k))) {
+        this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
+        return;
       }
     }
+    for (const [i, piece] of pieces.entries()) {
+      const key = keys[i] as string;
+      if (there.has(key)) continue;
+      await token();
+      await this.request(row, release, () =>
+        item.kind === 'message' ? api.sendStreamMessage(item.stream, item.topic, piece, key) : api.sendDirectMessage(item.to, piece, key),
+      );
+      // Should a later piece fail, the pieces sent are found by their keys, not sent again.
+      if (pieces.length > 1) this.uncertain.add(row.id);
+    }
+  }
+
+  /** The send keys on the bot's newest messages where the item goes (none when it cannot look). */
+  private async deliveredBefore(item: Exclude<OutgoingItem, { kind: 'reaction' }>): Promise<Set<string>> {
+    const { api, selfEmail } = this.deps;
+    if (!api.sentKeys || !selfEmail) return new Set();
+    const where = item.kind === 'message' ? { stream: item.stream } : { direct: item.to };
+    return api.sentKeys(where, selfEmail, LOOKUP_LIMIT);
   }
 
   /**
-   * Zulip's send has no idempotency key. When a send's fate is unknown — its answer was lost, or
-   * the bot was killed between Zulip accepting it and the outbox forgetting it — look at the bot's
-   * newest messages in that topic before sending it again.
+   * One request. Past the client timeout Zulip may still be working on it: the place goes to
+   * another topic, this one waits for the late answer (at most `lateWaitMs`); without one, the
+   * timeout stands (the item is looked for before it is sent again).
    */
-  private async deliveredBefore(row: OutboxRow): Promise<boolean> {
-    const item = row.item;
-    if (item.kind !== 'message' || !this.deps.selfEmail) return false;
-    const recent = await this.deps.api.latestMessages({ stream: item.stream, topic: item.topic, sender: this.deps.selfEmail }, 20);
-    const want = item.content.trim();
-    return recent.some((m) => m.content.trim() === want || (want.length > 9_900 && m.content.startsWith(want.slice(0, 9_000))));
-  }
-
-  private async send(row: OutboxRow): Promise<void> {
-    if (this.firstRow) {
-      this.firstRow = false;
+  private async request(row: OutboxRow, release: () => void, send: () => Promise<unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      if (!(err instanceof ZulipError) || err.kind !== 'timeout' || !err.late || this.stopping.signal.aborted) throw err;
+      release();
       this.uncertain.add(row.id);
+      this.deps.log.warn({ outboxId: row.id, err: err.message, waitMs: this.lateWaitMs }, 'Zulip is slow to answer a send; its topic waits for the late answer');
+      const late = await Promise.race([
+        err.late.then(() => 'answered' as const),
+        sleep(this.lateWaitMs, this.stopping.signal).then(() => 'none' as const),
+      ]);
+      if (late === 'none') throw err;
+      this.deps.log.info({ outboxId: row.id }, 'a slow send was answered late: delivered once');
     }
-    // The look-up is a request too: it spends a token of the rate limit like any other.
-    if (this.uncertain.has(row.id) && (this.deps.limiter.take(), await this.deliveredBefore(row))) {
-      this.uncertain.delete(row.id);
-      this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
-      return;
-    }
-    const item = row.item;
-    if (item.kind === 'message') await this.deps.api.sendStreamMessage(item.stream, item.topic, item.content);
-    else if (item.kind === 'reaction') await this.deps.api.addReaction(item.messageId, item.emojiName);
-    else await this.deps.api.sendDirectMessage(item.to, item.content);
   }
 }

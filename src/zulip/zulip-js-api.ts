@@ -1,11 +1,74 @@
 /**
  * The Zulip adapter over zulip-js: the only importer of zulip-js. It adds what zulip-js lacks:
- * request timeouts, error codes as typed errors, validation of answers, string-encoded params.
+ * request timeouts, error codes and HTTP statuses as typed errors, validation of answers,
+ * string-encoded params, and send keys (an outgoing item's id, invisible in the message).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import zulipInit = require('zulip-js');
 import { z } from 'zod';
 import type { Narrow, QueueRegistration, StreamMessage, ZulipApi, ZulipEvent, ZulipUser } from './api';
 import { ZulipError } from './api';
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP status of each answer. zulip-js resolves with the parsed JSON body and drops the
+// status (lib/api.js: `return response.json()`), so a 500 with Zulip's JSON error body looked
+// like a 400. zulip-js calls `helper.fetch(...)` through its lib/helper.js module object at each
+// request; a wrapper installed there records the status in the calling request's async context.
+// (Pinned zulip-js 2.1.0; zulip-js-api.test.ts fails if a new version stops calling it.)
+// ---------------------------------------------------------------------------------------------
+
+const answerStatus = new AsyncLocalStorage<{ status?: number }>();
+
+type Fetch = (this: unknown, url: string, init?: unknown) => Promise<{ status?: unknown }>;
+function installStatusProbe(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const helper = require('zulip-js/lib/helper') as { fetch?: Fetch; sreBotStatusProbe?: boolean };
+  if (helper.sreBotStatusProbe || typeof helper.fetch !== 'function') return;
+  const original = helper.fetch;
+  helper.fetch = async function (this: unknown, url: string, init?: unknown) {
+    const res = await original.call(this, url, init);
+    const slot = answerStatus.getStore();
+    if (slot && typeof res?.status === 'number') slot.status = res.status;
+    return res;
+  };
+  helper.sreBotStatusProbe = true;
+}
+installStatusProbe();
+
+// ---------------------------------------------------------------------------------------------
+// Send keys. Zulip's send has no idempotency key, so an outgoing item carries its own: appended
+// to the content as invisible characters (default-ignorable format characters, which no Markdown
+// renders and Zulip keeps: its normalisation strips whitespace only, and these are not
+// whitespace in Python or JavaScript), framed by U+2063 and set off by a space (so a link or
+// word before it stays as it was). After a closing code fence it goes on a line of its own (on the
+// fence's line it would keep the fence from closing; inside it, copied code would carry it).
+// Read back from the raw content (apply_markdown=false), it tells whether Zulip has the item.
+// ---------------------------------------------------------------------------------------------
+
+const KEY_FRAME = '\u2063';
+const KEY_DIGITS = ['\u200b', '\u2060', '\u2061', '\u2062'];
+const KEY_AT_END = /[ \n]?\u2063([\u200b\u2060\u2061\u2062]{2,64})\u2063$/;
+/** The content with `key` (1-16 lowercase hex digits) appended invisibly. */
+export function withSendKey(content: string, key: string): string {
+  if (!/^[0-9a-f]{1,16}$/.test(key)) throw new Error(`send key must be 1-16 lowercase hex digits: ${key}`);
+  const digits = [...key].map((h) => {
+    const n = parseInt(h, 16);
+    return `${KEY_DIGITS[n >> 2]}${KEY_DIGITS[n & 3]}`;
+  });
+  const lastLine = content.slice(content.lastIndexOf('\n') + 1);
+  const before = /^\s{0,3}(`{3,}|~{3,})\s*$/.test(lastLine) ? '\n' : ' ';
+  return `${content}${before}${KEY_FRAME}${digits.join('')}${KEY_FRAME}`; // at most SEND_KEY_ROOM (api.ts) more
+}
+
+/** Splits a send key off the end of raw content: the content as written, and the key if any. */
+export function splitSendKey(content: string): { content: string; key?: string } {
+  const m = KEY_AT_END.exec(content);
+  if (!m || (m[1] as string).length % 2 !== 0) return { content };
+  const chars = [...(m[1] as string)];
+  let key = '';
+  for (let i = 0; i < chars.length; i += 2) key += ((KEY_DIGITS.indexOf(chars[i] as string) << 2) | KEY_DIGITS.indexOf(chars[i + 1] as string)).toString(16);
+  return { content: content.slice(0, m.index), key };
+}
 
 export interface ZulipCredentials {
   site?: string;
@@ -47,7 +110,7 @@ const updateMessageWire = z.looseObject({
   user_id: z.number().nullable().optional(),
 });
 
-/** A stream message from the wire, or undefined for private messages. */
+/** A stream message from the wire (without its send key), or undefined for private messages. */
 export function toStreamMessage(raw: unknown): StreamMessage | undefined {
   const m = messageWire.safeParse(raw);
   if (!m.success || m.data.type !== 'stream' || typeof m.data.display_recipient !== 'string') return undefined;
@@ -56,7 +119,7 @@ export function toStreamMessage(raw: unknown): StreamMessage | undefined {
     streamId: m.data.stream_id ?? 0,
     stream: m.data.display_recipient,
     topic: m.data.subject,
-    content: m.data.content,
+    content: splitSendKey(m.data.content).content,
     senderId: m.data.sender_id,
     senderEmail: m.data.sender_email,
     senderName: m.data.sender_full_name,
@@ -77,7 +140,7 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
     const dm = messageWire.safeParse(raw);
     if (dm.success && dm.data.type === 'private') {
       const { id: mid, sender_id, sender_email, sender_full_name, content, timestamp } = dm.data;
-      return { id, kind: 'direct', message: { id: mid, senderId: sender_id, senderEmail: sender_email, senderName: sender_full_name, content, timestamp } };
+      return { id, kind: 'direct', message: { id: mid, senderId: sender_id, senderEmail: sender_email, senderName: sender_full_name, content: splitSendKey(content).content, timestamp } };
     }
     return { id, kind: 'other', type: 'message' };
   }
@@ -140,25 +203,45 @@ class ZulipJsApi implements ZulipApi {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Runs one zulip-js call with a deadline; maps every failure to a ZulipError. */
+  /**
+   * Runs one zulip-js call with a deadline; maps every failure to a ZulipError with the answer's
+   * HTTP status. A call past its deadline goes on (zulip-js cannot abort it): the timeout error
+   * carries its late outcome (`late`).
+   */
   private async call(endpoint: string, fn: () => Promise<Record<string, unknown>>, timeoutMs = this.timeoutMs): Promise<Record<string, unknown>> {
+    const slot: { status?: number } = {};
+    const outcome = answerStatus.run(slot, fn).then(
+      (body) => this.interpret(endpoint, body, slot.status),
+      (err: unknown) => {
+        throw err instanceof ZulipError ? err : new ZulipError('network', endpoint, (err as Error)?.message ?? String(err), undefined, undefined, { ...(slot.status !== undefined ? { status: slot.status } : {}) });
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ZulipError('timeout', endpoint, `no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        const late = outcome.then(() => undefined);
+        late.catch(() => {}); // whoever does not wait for it
+        reject(new ZulipError('timeout', endpoint, `no answer within ${timeoutMs} ms`, undefined, undefined, { late }));
+      }, timeoutMs);
     });
-    let body: Record<string, unknown>;
     try {
-      body = await Promise.race([fn(), deadline]);
-    } catch (err) {
-      if (err instanceof ZulipError) throw err;
-      throw new ZulipError('network', endpoint, (err as Error)?.message ?? String(err));
+      return await Promise.race([outcome, deadline]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The body of a success, or the ZulipError an error answer means. */
+  private interpret(endpoint: string, body: Record<string, unknown>, status: number | undefined): Record<string, unknown> {
     if (body && body.result === 'success') return body;
+    const details = status !== undefined ? { status } : {};
     const e = errorBody.safeParse(body);
-    if (e.success) throw new ZulipError('api', endpoint, e.data.msg, e.data.code ?? 'BAD_REQUEST', e.data['retry-after']);
-    throw new ZulipError('network', endpoint, `unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+    if (e.success) {
+      // Zulip's JSON for an internal error (json_unhandled_exception) has no code.
+      const code = e.data.code ?? (status !== undefined && status >= 500 ? undefined : 'BAD_REQUEST');
+      throw new ZulipError('api', endpoint, e.data.msg, code, e.data['retry-after'], details);
+    }
+    throw new ZulipError('network', endpoint, `unexpected answer: ${JSON.stringify(body).slice(0, 200)}`, undefined, undefined, details);
   }
 
   async register(): Promise<QueueRegistration> {
@@ -213,8 +296,42 @@ class ZulipJsApi implements ZulipApi {
     return { messages, foundNewest: body.found_newest === true };
   }
 
-  async sendStreamMessage(stream: string, topic: string, content: string): Promise<number> {
-    const body = await this.call('POST /messages', () => this.client.messages.send({ type: 'stream', to: stream, topic, content }));
+  async getMessagesBefore(beforeId: number | undefined, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundOldest: boolean }> {
+    const body = await this.call('GET /messages', () =>
+      this.client.callEndpoint('/messages', 'GET', {
+        anchor: beforeId === undefined ? 'newest' : Math.max(0, beforeId),
+        include_anchor: 'false',
+        num_before: Math.min(limit, 1000),
+        num_after: 0,
+        narrow: JSON.stringify(narrowOps(narrow)),
+        apply_markdown: 'false',
+      }),
+    );
+    const list = Array.isArray(body.messages) ? body.messages : [];
+    const messages = list.map(toStreamMessage).filter((m): m is StreamMessage => m !== undefined && (beforeId === undefined || m.id < beforeId));
+    return { messages, foundOldest: body.found_oldest === true };
+  }
+
+  async getMessage(id: number): Promise<StreamMessage | undefined> {
+    try {
+      const body = await this.call('GET /messages/{id}', () => this.client.callEndpoint(`/messages/${id}`, 'GET', { apply_markdown: 'false' }));
+      const m = toStreamMessage(body.message);
+      return m && typeof body.raw_content === 'string' ? { ...m, content: body.raw_content } : m;
+    } catch (err) {
+      if (err instanceof ZulipError && err.kind === 'api' && err.code === 'BAD_REQUEST') return undefined;
+      throw err;
+    }
+  }
+
+  async renameTopic(messageId: number, newTopic: string): Promise<void> {
+    await this.call('PATCH /messages/{id}', () =>
+      this.client.callEndpoint(`/messages/${messageId}`, 'PATCH', { topic: newTopic, propagate_mode: 'change_all', send_notification_to_old_thread: 'false', send_notification_to_new_thread: 'false' }),
+    );
+  }
+
+  async sendStreamMessage(stream: string, topic: string, content: string, key?: string): Promise<number> {
+    const text = key === undefined ? content : withSendKey(content, key);
+    const body = await this.call('POST /messages', () => this.client.messages.send({ type: 'stream', to: stream, topic, content: text }));
     return typeof body.id === 'number' ? body.id : 0;
   }
 
@@ -227,9 +344,25 @@ class ZulipJsApi implements ZulipApi {
     }
   }
 
-  async sendDirectMessage(toEmails: readonly string[], content: string): Promise<number> {
-    const body = await this.call('POST /messages (direct)', () => this.client.messages.send({ type: 'private', to: JSON.stringify(toEmails), content }));
+  async sendDirectMessage(toEmails: readonly string[], content: string, key?: string): Promise<number> {
+    const text = key === undefined ? content : withSendKey(content, key);
+    const body = await this.call('POST /messages (direct)', () => this.client.messages.send({ type: 'private', to: JSON.stringify(toEmails), content: text }));
     return typeof body.id === 'number' ? body.id : 0;
+  }
+
+  async sentKeys(where: { stream: string } | { direct: readonly string[] }, senderEmail: string, limit: number): Promise<Set<string>> {
+    const ops = 'stream' in where
+      ? [{ operator: 'channel', operand: where.stream }, { operator: 'sender', operand: senderEmail }]
+      : [{ operator: 'dm', operand: where.direct.join(',') }, { operator: 'sender', operand: senderEmail }];
+    const body = await this.call('GET /messages (sent keys)', () =>
+      this.client.callEndpoint('/messages', 'GET', { anchor: 'newest', num_before: Math.min(limit, 1000), num_after: 0, narrow: JSON.stringify(ops), apply_markdown: 'false' }),
+    );
+    const keys = new Set<string>();
+    for (const m of Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : []) {
+      const key = typeof m.content === 'string' ? splitSendKey(m.content).key : undefined;
+      if (key !== undefined) keys.add(key);
+    }
+    return keys;
   }
 
   async groupMembers(name: string): Promise<number[] | undefined> {

@@ -2,7 +2,9 @@
  * One seeded chaos run: the built bot (`node dist/src/main.js`) against the fake Zulip server,
  * fed N Zabbix alerts in quick bursts (several hosts and classes, repeats, OKs, `!ack`s) while
  * faults fire between the bursts: expired event queues, 5xx answers, 429 with retry-after,
- * answers cut mid-response, a long-poll hung past its timeout, and SIGKILL + restart of the bot.
+ * answers cut mid-response, a long-poll hung past its timeout, SIGKILL + restart of the bot, and
+ * a few seconds in which the bot's store cannot write (disk full or an I/O error: the test-only
+ * SRE_BOT_TEST_STORE_FAULT_FILE of src/store/fault.ts, a file the run creates and removes).
  *
  * Every random choice comes from one seeded PRNG and is made up front (`planChaos`), so a seed
  * replays the same schedule; only the timing of the bot against it varies between runs.
@@ -14,16 +16,19 @@
  *   the engine never fires two reminders for an incident within its interval, and no reminder
  *   round is posted twice;
  * - no process died other than the ones killed on purpose, the last one exits 0 on SIGTERM,
- *   and no log line is an error or fatal.
+ *   and no log line is an error or fatal (but the one line per store outage, when one was injected);
+ * - the store window: each process that saw it said so once in SRE - General (topic
+ *   "Bot health") and, when it saw the end, said that once too; no message was skipped (the
+ *   checks above: every alert tracked once, every command answered once).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite-store';
-import { SEVERITY_CLASS, type IncidentClass, type Severity } from '../../src/domain/classes';
+import { SEVERITY_CLASS, streamForClass, type IncidentClass, type Severity } from '../../src/domain/classes';
 import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
 import { alertPost } from '../support/factories';
 import { FakeZulip, type FakeMessage, type RequestLogEntry } from '../support/fake-zulip';
-import { rng } from './prng';
+import { rng } from '../support/prng';
 
 // ---------------------------------------------------------------------------------------------
 // Options and report
@@ -38,6 +43,8 @@ export interface ChaosOptions {
   kills?: [number, number];
   /** Hang one long-poll past the bot's client timeout (longpoll + 15 s: makes the run ~20 s longer). */
   hang?: boolean;
+  /** One window of 2-5 s in which the bot's store cannot write (default true). */
+  storeFault?: boolean;
   /** Keep the run's directory (config, store, bot logs) even when it passes. */
   keepDir?: boolean;
   /** Extra bot config, merged over the run's (the checks still expect CHAOS_SLA: for testing the checks). */
@@ -57,11 +64,13 @@ export interface ChaosReport {
   oks: number;
   ackCommands: number;
   acked: number;
-  faults: { expire: number; '5xx': number; hang: number; '429': number; drop: number };
+  faults: { expire: number; '5xx': number; hang: number; '429': number; drop: number; store: number };
   kills: number;
   processes: number;
   /** Timer ticks node-cron reported missed (the bot process too busy): informational. */
   cronMissed: number;
+  /** Store outages the bot processes logged (each process that saw the store window logs one). */
+  storeOutages: number;
   reminders: {
     /** Incidents that stayed unacknowledged, while a bot process ran, well past their reminder time. */
     due: number;
@@ -84,10 +93,10 @@ export function formatReport(r: ChaosReport): string {
   const rem = r.reminders;
   return (
     `seed=${r.seed} alerts=${r.alerts} tracked=${r.tracked} oks=${r.oks} acks=${r.ackCommands} ` +
-    `faults={expire:${f.expire},5xx:${f['5xx']},hang:${f.hang},429:${f['429']},drop:${f.drop}} kills=${r.kills} ` +
+    `faults={expire:${f.expire},5xx:${f['5xx']},hang:${f.hang},429:${f['429']},drop:${f.drop},store:${f.store}} kills=${r.kills} ` +
     `reminders due=${rem.due} posted=${rem.posted} duplicates=${rem.duplicates} | ` +
     `repeats=${r.repeats} acked=${r.acked} posts=${r.posts} fired=${rem.fired} reminderMessages=${rem.messages} bunched=${rem.bunched} ` +
-    `cronMissed=${r.cronMissed} time=${r.seconds.toFixed(1)}s` +
+    `storeOutages=${r.storeOutages} cronMissed=${r.cronMissed} time=${r.seconds.toFixed(1)}s` +
     (r.problems.length > 0 ? ` PROBLEMS=${r.problems.length} {${problemKinds(r.problems)}}` : '')
   );
 }
@@ -117,12 +126,6 @@ const REMIND_MS: Record<IncidentClass, number> = { critical: 2_000, 'non-critica
 const DUE_GRACE_MS = 2_000;
 const GAP_TOLERANCE_MS = 500;
 
-const CLASS_OF: Readonly<Record<Severity, IncidentClass>> = SEVERITY_CLASS;
-const STREAM_OF: Record<IncidentClass, string> = {
-  critical: STREAMS.critical,
-  'non-critical': STREAMS.nonCritical,
-  informational: STREAMS.informational,
-};
 const SEVERITY_WEIGHTS: Record<Severity, number> = { Disaster: 1, High: 3, Average: 2, Warning: 2, Information: 1.5, 'Not classified': 0.5 };
 const TRIGGERS: Record<IncidentClass, string[]> = {
   critical: ['HTTPS is down', 'Host unreachable', 'Database replication broken'],
@@ -157,13 +160,15 @@ export type PlannedPost =
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-export type FaultKind = 'expire' | '5xx' | '429' | 'drop' | 'hang';
+export type FaultKind = 'expire' | '5xx' | '429' | 'drop' | 'hang' | 'store';
 export type PlannedFault =
   | { type: 'expire' }
   | { type: '5xx'; n: number; status: 500 | 502 | 503 }
   | { type: '429'; n: number; retryAfter: number }
   | { type: 'drop' }
-  | { type: 'hang' };
+  | { type: 'hang' }
+  /** The bot's store cannot write for `ms` (disk full, or an I/O error), starting before a burst. */
+  | { type: 'store'; ms: number; kind: 'full' | 'ioerr' };
 
 export type Step =
   | { kind: 'burst'; posts: PlannedPost[] }
@@ -201,7 +206,7 @@ export function planChaos(seed: number, opts: ChaosOptions): ChaosPlan {
   };
   const newProblem = (into: PlannedPost[]) => {
     const severity = r.weighted(SEVERITY_WEIGHTS);
-    const cls = CLASS_OF[severity];
+    const cls = SEVERITY_CLASS[severity];
     const hostIndex = r.int(0, hosts.length - 1);
     const host = hosts[hostIndex] as string;
     const k = r.int(0, 2);
@@ -210,7 +215,7 @@ export function planChaos(seed: number, opts: ChaosOptions): ChaosPlan {
       host,
       severity,
       cls,
-      stream: STREAM_OF[cls],
+      stream: streamForClass(STREAMS, cls),
       topic: host,
       triggerId: String(10_000 + hostIndex * 10 + ['critical', 'non-critical', 'informational'].indexOf(cls) * 3 + k),
       trigger: `${TRIGGERS[cls][k]} on ${host}`,
@@ -237,6 +242,11 @@ export function planChaos(seed: number, opts: ChaosOptions): ChaosPlan {
     if ([...killAfter].every((x) => Math.abs(x - b) >= 3)) killAfter.add(b);
   }
   const hangAfter = opts.hang ? r.int(0, Math.min(2, bursts - 1)) : -1;
+  // The store window has its own PRNG (from the same seed): the rest of a seed's plan is what it
+  // was before the window was added.
+  const rs = rng((seed ^ 0x5707e) >>> 0);
+  const storeBefore = opts.storeFault === false ? -1 : rs.int(1, bursts - 2);
+  const storeFault: PlannedFault = { type: 'store', ms: rs.int(2_000, 5_000), kind: rs.chance(0.75) ? 'full' : 'ioerr' };
 
   /** A restart; sometimes Zulip fails its first request, sometimes it is killed again while it starts up or catches up. */
   const restart = () => {
@@ -301,6 +311,7 @@ export function planChaos(seed: number, opts: ChaosOptions): ChaosPlan {
         add({ kind: 'chatter', stream: ev.stream, topic: ev.topic }, burst);
       }
     }
+    if (b === storeBefore) steps.push({ kind: 'fault', fault: storeFault });
     steps.push({ kind: 'burst', posts: burst });
     if (b === hangAfter) steps.push({ kind: 'fault', fault: { type: 'hang' } });
     if (r.chance(0.45)) {
@@ -378,6 +389,10 @@ const ANY_BUT_IDENTITY = /^\/api\/v1\/(?!users\/me$)/;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The bot's one error line per store outage (src/store/watch.ts), and the topic of its notices. */
+const STORE_OUTAGE = /^store: cannot write: .*; intake stopped until the store can write again/;
+const STORE_TOPIC = 'Bot health';
+
 function parse(line: string): LogLine | undefined {
   try {
     const v = JSON.parse(line) as unknown;
@@ -418,8 +433,12 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
   const procs: ProcRecord[] = [];
   let current: ProcRecord | undefined;
   const postedAt = new Map<number, { id: number; at: number }>(); // plan index -> message
-  const counts = { expire: 0, hang: 0 };
+  const counts = { expire: 0, hang: 0, store: 0 };
   const hang: { injectedAt?: number; recoveredAt?: number } = {};
+  // The store window: the bot's store fails while this file exists (src/store/fault.ts).
+  const faultFile = join(w.dir, 'store.fault');
+  const storeWindows: { from: number; to?: number; kind: string }[] = [];
+  let storeWindowOver: Promise<void> = Promise.resolve();
   let sentinel: FakeMessage | undefined;
   let obsEnd = Date.now();
   let ongoingReply: FakeMessage | undefined;
@@ -434,7 +453,18 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     } else if (f.type === '5xx') fake.failNext(f.n, { status: f.status, path: ANY_BUT_IDENTITY });
     else if (f.type === '429') fake.rateLimitNext(f.n, f.retryAfter, { path: ANY_BUT_IDENTITY });
     else if (f.type === 'drop') fake.dropNext(1, { path: /\/api\/v1\/(events|messages)/ });
-    else {
+    else if (f.type === 'store') {
+      writeFileSync(faultFile, f.kind);
+      const window: { from: number; to?: number; kind: string } = { from: Date.now(), kind: f.kind };
+      storeWindows.push(window);
+      counts.store++;
+      progress(`seed ${seed}: the store cannot write (${f.kind}) for ${f.ms} ms`);
+      storeWindowOver = sleep(f.ms).then(() => {
+        unlinkSync(faultFile);
+        window.to = Date.now();
+        progress(`seed ${seed}: the store writes again`);
+      });
+    } else {
       fake.hangNext(1, { path: /\/api\/v1\/events$/ });
       hang.injectedAt = Date.now();
       counts.hang++;
@@ -442,7 +472,7 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
   };
 
   const start = (): ProcRecord => {
-    const rec: ProcRecord = { n: procs.length + 1, proc: BotProcess.start(w.configPath), startedAt: Date.now(), expected: false, lines: [], live: false };
+    const rec: ProcRecord = { n: procs.length + 1, proc: BotProcess.start(w.configPath, { SRE_BOT_TEST_STORE_FAULT_FILE: faultFile }), startedAt: Date.now(), expected: false, lines: [], live: false };
     const partial = { out: '', err: '' };
     const collect = (which: 'out' | 'err') => (chunk: Buffer) => {
       const text = partial[which] + chunk.toString('utf8');
@@ -536,6 +566,7 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     }
     if (!current) start();
     await awaitHangRecovery();
+    await storeWindowOver;
 
     // ----- the end: let reminders fall due, then a sentinel command shows the bot caught up --
     progress(`seed ${seed}: schedule done; waiting for the last reminders and the sentinel`);
@@ -587,6 +618,8 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
         problems.push(`[crash] bot #${rec.n} wrote a non-log line: ${raw.slice(0, 300)}`);
         continue;
       }
+      // The one line per store outage, when the run made the store fail (checked below).
+      if (json.level === 50 && storeWindows.length > 0 && STORE_OUTAGE.test(json.msg ?? '')) continue;
       if ((json.level ?? 0) >= 50) problems.push(`[error-log] bot #${rec.n} logged ${json.level === 60 ? 'FATAL' : 'ERROR'}: ${json.msg ?? ''} ${JSON.stringify(json).slice(0, 400)}`);
     }
   }
@@ -614,6 +647,7 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     return seen.length > 0 ? `; logged by bot ${seen.join(', ')}${procs.some((p) => p.exit?.signal === 'SIGKILL') ? ' — a message handled, then its process SIGKILLed before the cursor moved past it, is handled again on restart' : ''}` : '';
   };
 
+  let storeOutages = 0;
   const store = openSqliteStore(join(w.dir, 'bot.db'));
   let due = 0;
   let covered = 0;
@@ -674,7 +708,7 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     /** Answers that may rightly come twice in a topic, word for word. */
     const repeatable = /^(Nothing to acknowledge|Already acknowledged|No open incident with event id)/;
     for (const m of botMessages) {
-      if (m.content.includes('⏰')) continue;
+      if (m.content.includes('⏰') || m.subject === STORE_TOPIC) continue; // store notices: checked below
       const key = `${m.display_recipient}\u0000${m.subject}\u0000${m.content}`;
       const earlier = seenOther.get(key);
       seenOther.set(key, m);
@@ -694,6 +728,29 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     for (const [key, typed] of acksIn) {
       const answered = answersIn.get(key) ?? 0;
       if (answered !== typed) problems.push(`[ack-answers] ${key.replace('\u0000', ' > ')}: !ack typed ${typed}× but answered ${answered}× (not counting resent answers): a command handled ${answered > typed ? 'twice' : 'not at all'}`);
+    }
+
+    // The store window: said once per process that saw it, the end once per process that saw it end.
+    if (storeWindows.length > 0) {
+      const notices = botMessages.filter((m) => m.display_recipient === STREAMS.general && m.subject === STORE_TOPIC);
+      const down = notices.filter((m) => m.content.startsWith('⚠️ My store cannot write'));
+      const up = notices.filter((m) => m.content.startsWith('✅ My store writes again'));
+      const outages = logs.map(({ rec, lines }) => ({
+        rec,
+        began: lines.filter((l) => l.json?.level === 50 && STORE_OUTAGE.test(l.json.msg ?? '')).length,
+        ended: lines.filter((l) => l.json?.msg === 'store writes again; intake resumed').length,
+      }));
+      const began = outages.reduce((n, o) => n + o.began, 0);
+      const ended = outages.reduce((n, o) => n + o.ended, 0);
+      storeOutages = began;
+      for (const o of outages) if (o.began > 1) problems.push(`[store-outage] bot #${o.rec.n} logged ${o.began} store outages for one window (expected at most 1)`);
+      if (began === 0 && procs.some((p) => p.live)) progress(`seed ${seed}: no process saw the store window (it wrote nothing meanwhile)`);
+      if (down.length > began) problems.push(`[store-notice] "cannot write" said ${down.length}× for ${began} outages seen (at most once each)`);
+      if (began > 0 && down.length === 0) problems.push(`[store-notice] ${began} store outages logged but the team was never told`);
+      if (up.length > down.length || up.length > ended) problems.push(`[store-notice] "writes again" said ${up.length}× for ${down.length} outages said and ${ended} ends seen`);
+      const last = outages.at(-1);
+      if (last && last.began > 0 && last.ended === 0) problems.push(`[store-outage] bot #${last.rec.n} (the last) saw the store fail but never saw it write again`);
+      if (last && last.ended > 0 && down.length > 0 && up.length === 0) problems.push('[store-notice] the outage was said but its end never was');
     }
 
     const outboxLeft = store.size();
@@ -795,7 +852,8 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     oks: plan.posts.filter((p) => p.kind === 'ok' && postedAt.has(p.n)).length,
     ackCommands: plan.posts.filter((p) => p.kind === 'ack' && postedAt.has(p.n)).length,
     acked,
-    faults: { expire: counts.expire, '5xx': faultCount('fail'), hang: counts.hang, '429': faultCount('rateLimit'), drop: faultCount('drop') },
+    faults: { expire: counts.expire, '5xx': faultCount('fail'), hang: counts.hang, '429': faultCount('rateLimit'), drop: faultCount('drop'), store: counts.store },
+    storeOutages,
     kills: procs.filter((p) => p.exit?.signal === 'SIGKILL' && p.exit.expected).length,
     processes: procs.length,
     cronMissed,

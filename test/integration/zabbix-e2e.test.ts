@@ -3,7 +3,9 @@
  * zabbix_sender fires the trigger → Zabbix's webhook posts into the fake Zulip in the format of
  * Zulip's Zabbix integration → the bot tracks it → !ack acknowledges in Zabbix → the trigger
  * clears → Zabbix's recovery post and the sync resolve it. And an acknowledgement made in Zabbix
- * itself stops the bot's reminders.
+ * itself stops the bot's reminders. The media type is the project's zabbix/zulip-media-type.yaml
+ * (scripts/zabbix/provision.js imports it): acknowledgements post nothing into the topic, and a host
+ * in maintenance posts nothing, neither through Zabbix's action nor through the bot's sync.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ interface ZabbixEnv {
   url: string;
   token: string;
   hostName: string;
+  hostId: string;
+  mediaTypeId: string;
   itemKey: string;
   triggerId: string;
   serverPort: number;
@@ -38,6 +42,40 @@ function send(value: 0 | 1): void {
   execFileSync('zabbix_sender', ['-z', '127.0.0.1', '-p', String(env.serverPort), '-s', env.hostName, '-k', env.itemKey, '-o', String(value)], { stdio: 'pipe' });
 }
 
+/** Zabbix's API as Admin (env.token), for what the bot's client does not do. */
+async function rpc<T>(method: string, params: unknown): Promise<T> {
+  const res = await fetch(`${env.url}/api_jsonrpc.php`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json-rpc' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, auth: env.token, method, params }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const json = (await res.json()) as { result?: T; error?: { message: string; data?: string } };
+  if (json.error) throw new Error(`${method}: ${json.error.message} ${json.error.data ?? ''}`);
+  return json.result as T;
+}
+
+const MAINTENANCE = 'zulip-sre-bot e2e maintenance';
+
+/** Open problems of the e2e trigger, suppressed ones included (the bot's client leaves those out). */
+const openProblems = () => rpc<{ eventid: string; clock: string; suppressed: string }[]>('problem.get', { output: ['eventid', 'clock', 'suppressed'], objectids: [env.triggerId], recent: false });
+
+const maintenanceStatus = async () => (await rpc<{ maintenance_status: string }[]>('host.get', { output: ['maintenance_status'], hostids: [env.hostId] }))[0]?.maintenance_status;
+
+/** Removes the e2e maintenance (left over or current) and waits for Zabbix's timer to take the host out of it (at most a minute). */
+async function endMaintenance(): Promise<void> {
+  const left = await rpc<{ maintenanceid: string }[]>('maintenance.get', { output: ['maintenanceid'], filter: { name: MAINTENANCE } });
+  if (left.length > 0) await rpc('maintenance.delete', left.map((m) => m.maintenanceid));
+  await until('the e2e host out of maintenance', async () => (await maintenanceStatus()) === '0', 120_000);
+}
+
+/** The trigger is clear in Zabbix, and a second has passed (values within one second can open and close problems out of order). */
+async function cleared(): Promise<void> {
+  send(1);
+  await until('no open e2e problem (suppressed included)', async () => (await openProblems()).length === 0, 60_000);
+  await new Promise((r) => setTimeout(r, 1_100));
+}
+
 
 beforeAll(async () => {
   const started = Date.now();
@@ -46,6 +84,8 @@ beforeAll(async () => {
   process.stdout.write(`zabbix-up (${((Date.now() - started) / 1000).toFixed(1)}s): ${up.stdout.trim().split('\n').slice(-1)[0]}\n`);
   env = JSON.parse(readFileSync(join(WORKDIR, 'env.json'), 'utf8')) as ZabbixEnv;
   zbx = new ZabbixClient({ url: env.url, token: env.token });
+  // A maintenance left by an aborted run would keep the action quiet.
+  await endMaintenance();
   // Start from a cleared trigger.
   send(1);
   await until('no open e2e problem', async () => (await zbx.problems()).every((p) => p.triggerId !== env.triggerId) || undefined, 60_000);
@@ -138,3 +178,106 @@ test('the importable media type file (zabbix/zulip-media-type.yaml) imports into
   expect(got.result[0]?.type).toBe('4');
   expect(got.result[0]?.message_templates).toHaveLength(3);
 });
+
+/** Zabbix's posts (webhook) about one event: PROBLEM, and any update post the media type would make. */
+const postsAbout = (eventId: string, afterId: number) => fake.messages().filter((m) => m.id > afterId && m.sender_email === w.zabbix.email && m.content.includes(`&eventid=${eventId})`));
+
+/** Waits until Zabbix has run the media type for an update (acknowledgement) of the event: the alert of the update operation is sent. */
+async function updateAlertSent(eventId: string): Promise<void> {
+  await until(`the update alert of event ${eventId} sent by the media type`, async () => {
+    const alerts = await rpc<{ acknowledgeid: string; status: string; mediatypeid: string; error: string }[]>('alert.get', { eventids: [eventId], output: ['acknowledgeid', 'status', 'mediatypeid', 'error'] });
+    const update = alerts.filter((a) => a.mediatypeid === env.mediaTypeId && a.acknowledgeid !== '0');
+    if (update.some((a) => a.status === '2')) throw new Error(`the update alert failed: ${update.map((a) => a.error).join('; ')}`);
+    return update.some((a) => a.status === '1');
+  }, 60_000);
+}
+
+/** A quiet window after an acknowledgement, long past Zabbix's update cadence (task manager 5 s, escalator 3 s, alerter 1 s). */
+const ACK_QUIET_MS = 15_000;
+
+test('acknowledgements — made in Zabbix, or by the bot through !ack — post no PROBLEM again into the topic', async () => {
+  await cleared();
+  // 1. Acknowledged in Zabbix through the API (as Admin).
+  let base = fake.messages().at(-1)?.id ?? 0;
+  send(0);
+  mark('zabbix_sender e2e.status=0 (fires; to be acknowledged in Zabbix)');
+  const [open1] = await until('an open e2e problem', async () => {
+    const p = await openProblems();
+    return p.length > 0 && p;
+  }, 30_000);
+  const first = await fake.waitForMessage((m) => m.sender_email === w.zabbix.email && m.content.startsWith('PROBLEM (') && m.content.includes(`&eventid=${open1!.eventid})`), { afterId: base, timeoutMs: 60_000 });
+  await bot!.waitForLog((l) => l.messageId === first.id && l.outcome === 'opened', 15_000);
+  mark(`Zabbix posted PROBLEM for event ${open1!.eventid}; the bot tracks it`);
+  const ackedAt = Date.now();
+  await zbx.acknowledge([open1!.eventid], 'acked in Zabbix: no second PROBLEM post');
+  const shown = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('👍 Acknowledged in Zabbix by') && m.content.includes(`(event ${open1!.eventid})`), { afterId: first.id, timeoutMs: 30_000 });
+  await updateAlertSent(open1!.eventid);
+  mark(`Zabbix ran the media type for the update ${((Date.now() - ackedAt) / 1000).toFixed(1)}s after the API acknowledgement; nothing posted`);
+  await new Promise((r) => setTimeout(r, Math.max(0, ackedAt + ACK_QUIET_MS - Date.now())));
+  expect(postsAbout(open1!.eventid, base).map((m) => m.id)).toEqual([first.id]);
+  expect(shown.content).toContain('acked in Zabbix: no second PROBLEM post');
+  mark(`${ACK_QUIET_MS / 1000}s after the Zabbix acknowledgement: still one Zabbix post for the event, and the bot's 👍 line`);
+  await cleared();
+  await fake.waitForMessage((m) => m.sender_email === w.zabbix.email && m.content.startsWith('OK (') && m.content.includes(`&eventid=${open1!.eventid})`), { afterId: first.id, timeoutMs: 60_000 });
+
+  // 2. Acknowledged by the bot: !ack in the topic; the bot acknowledges through the API (as Admin).
+  base = fake.messages().at(-1)?.id ?? 0;
+  send(0);
+  mark('zabbix_sender e2e.status=0 (fires; to be acknowledged with !ack)');
+  const [open2] = await until('an open e2e problem', async () => {
+    const p = await openProblems();
+    return p.length > 0 && p;
+  }, 30_000);
+  const second = await fake.waitForMessage((m) => m.sender_email === w.zabbix.email && m.content.startsWith('PROBLEM (') && m.content.includes(`&eventid=${open2!.eventid})`), { afterId: base, timeoutMs: 60_000 });
+  await bot!.waitForLog((l) => l.messageId === second.id && l.outcome === 'opened', 15_000);
+  mark(`Zabbix posted PROBLEM for event ${open2!.eventid}; the bot tracks it`);
+  const ack = fake.post(w.ann.email, STREAMS.critical, env.hostName, '!ack e2e: no repeat please');
+  const acked = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('✅ Acknowledged by Ann Smith'), { afterId: ack.id });
+  await until('Zabbix shows the event acknowledged', async () => (await zbx.events([open2!.eventid]))[0]?.acknowledged || undefined);
+  const botAckedAt = Date.now();
+  await updateAlertSent(open2!.eventid);
+  mark(`!ack acknowledged in Zabbix; the media type ran for the update ${((Date.now() - botAckedAt) / 1000).toFixed(1)}s later; nothing posted`);
+  await new Promise((r) => setTimeout(r, Math.max(0, botAckedAt + ACK_QUIET_MS - Date.now())));
+  expect(postsAbout(open2!.eventid, base).map((m) => m.id)).toEqual([second.id]);
+  expect(acked.content).toContain(`(event ${open2!.eventid})`);
+  mark(`${ACK_QUIET_MS / 1000}s after the bot's acknowledgement in Zabbix: still one Zabbix post for the event, and the bot's ✅ line`);
+  await cleared();
+  await fake.waitForMessage((m) => m.sender_email === w.zabbix.email && m.content.startsWith('OK (') && m.content.includes(`&eventid=${open2!.eventid})`), { afterId: second.id, timeoutMs: 60_000 });
+}, 300_000);
+
+test('a host in maintenance: its suppressed problem posts nothing — no PROBLEM from Zabbix, no "lost webhook" from the sync', async () => {
+  await cleared();
+  const base = fake.messages().at(-1)?.id ?? 0;
+  const now = Math.floor(Date.now() / 1000);
+  // With data collection (type 0), for the e2e host, from a minute ago for two hours.
+  await rpc('maintenance.create', { name: MAINTENANCE, maintenance_type: 0, active_since: now - 60, active_till: now + 7200, hostids: [env.hostId], timeperiods: [{ timeperiod_type: 0, start_date: now - 60, period: 7260 }] });
+  const created = Date.now();
+  try {
+    await until('the e2e host in maintenance', async () => (await maintenanceStatus()) === '1', 120_000);
+    mark(`maintenance active ${((Date.now() - created) / 1000).toFixed(1)}s after maintenance.create (Zabbix's timer)`);
+    send(0);
+    mark('zabbix_sender e2e.status=0 (fires in maintenance)');
+    const [problem] = await until('an open e2e problem', async () => {
+      const p = await openProblems();
+      return p.length > 0 && p;
+    }, 30_000);
+    expect(problem!.suppressed).toBe('1');
+    // The bot's client does not see it.
+    expect((await zbx.problems()).map((p) => p.eventId)).not.toContain(problem!.eventid);
+    mark(`event ${problem!.eventid} is suppressed from its creation`);
+    // Past the sync's 90 s grace for lost webhooks, and several syncs (every 2 s) after it.
+    const adoptableFrom = Number(problem!.clock) * 1000 + 90_000;
+    await new Promise((r) => setTimeout(r, Math.max(0, adoptableFrom + 12_000 - Date.now())));
+    const since = fake.messages().filter((m) => m.id > base);
+    expect(since.filter((m) => fromBot(m) && m.content.includes('its alert never arrived here'))).toEqual([]);
+    expect(since.filter((m) => m.sender_email === w.zabbix.email && m.content.startsWith('PROBLEM ('))).toEqual([]);
+    expect(postsAbout(problem!.eventid, base)).toEqual([]);
+    mark(`${((Date.now() - Number(problem!.clock) * 1000) / 1000).toFixed(0)}s after the problem opened (grace 90 s): no PROBLEM post, no lost-webhook post`);
+    await cleared();
+  } finally {
+    send(1);
+    await endMaintenance();
+  }
+  mark(`maintenance ended ${((Date.now() - created) / 1000).toFixed(1)}s after it was created`);
+  expect(fake.messages().filter((m) => m.id > base && (m.sender_email === w.zabbix.email || m.content.includes('its alert never arrived here')))).toEqual([]);
+}, 420_000);

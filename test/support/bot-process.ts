@@ -3,7 +3,7 @@
  * against a fake Zulip server, the way production runs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FakeZulip, type FakeUser } from './fake-zulip';
@@ -20,18 +20,22 @@ export const STREAMS = {
   organisational: 'Organisational',
 };
 
-export interface World {
-  fake: FakeZulip;
+/** The SRE team on the fake Zulip: the bot, the Zabbix sender and two people. */
+export interface Team {
   bot: FakeUser;
   zabbix: FakeUser;
   ann: FakeUser;
   bob: FakeUser;
+}
+
+export interface World extends Team {
+  fake: FakeZulip;
   dir: string;
   configPath: string;
 }
 
-/** Users and streams as the SRE team has them. */
-export function setUpWorld(fake: FakeZulip, config: Record<string, unknown> = {}): World {
+/** Adds the team's users and streams, as the SRE team has them (every user on every SRE stream), and a stream 'random'. */
+export function populate(fake: FakeZulip): Team {
   const bot = fake.addUser({ email: 'sre-bot@example.org', fullName: 'SRE Bot', isBot: true });
   const zabbix = fake.addUser({ email: 'zabbix-bot@example.org', fullName: 'Zabbix', isBot: true });
   const ann = fake.addUser({ email: 'ann@example.org', fullName: 'Ann Smith' });
@@ -41,24 +45,37 @@ export function setUpWorld(fake: FakeZulip, config: Record<string, unknown> = {}
     for (const u of [bot, zabbix, ann, bob]) fake.subscribe(u.email, s);
   }
   fake.addStream('random');
-  const dir = mkdtempSync(join(tmpdir(), 'sre-bot-it-'));
+  return { bot, zabbix, ann, bob };
+}
+
+/** Temp dirs made for a fake's world: stopWorld removes them. */
+const dirsOf = new WeakMap<FakeZulip, string[]>();
+
+/**
+ * A new temp dir (`prefix`…, removed by stopWorld with its fake) with the bot's config in bot.config.json: the
+ * team's bot on `fake`, Zabbix as the alert sender, the store in the dir (bot.db); `config` merged
+ * over that (top-level keys replace).
+ */
+export function writeConfig(fake: FakeZulip, team: Team, prefix: string, config: Record<string, unknown> = {}): { dir: string; configPath: string; dbPath: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirsOf.set(fake, [...(dirsOf.get(fake) ?? []), dir]);
   const configPath = join(dir, 'bot.config.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify(
-      {
-        zulip: { site: fake.url, email: bot.email, apiKey: bot.apiKey },
-        alerts: { senders: [zabbix.email] },
-        store: { path: join(dir, 'bot.db') },
-        log: { level: 'debug' },
-        rateLimit: { perMinute: 600 },
-        ...config,
-      },
-      null,
-      2,
-    ),
-  );
-  return { fake, bot, zabbix, ann, bob, dir, configPath };
+  const dbPath = join(dir, 'bot.db');
+  const full = {
+    zulip: { site: fake.url, email: team.bot.email, apiKey: team.bot.apiKey },
+    alerts: { senders: [team.zabbix.email] },
+    store: { path: dbPath },
+    ...config,
+  };
+  writeFileSync(configPath, JSON.stringify(full, null, 2));
+  return { dir, configPath, dbPath };
+}
+
+/** Users and streams as the SRE team has them, and a config for tests: debug log, a rate limit of 600/min. */
+export function setUpWorld(fake: FakeZulip, config: Record<string, unknown> = {}): World {
+  const team = populate(fake);
+  const { dir, configPath } = writeConfig(fake, team, 'sre-bot-it-', { log: { level: 'debug' }, rateLimit: { perMinute: 600 }, ...config });
+  return { fake, ...team, dir, configPath };
 }
 
 export class BotProcess {
@@ -165,7 +182,9 @@ export async function restartBot(bot: BotProcess | undefined, configPath: string
   return startBot(configPath);
 }
 
+/** Kills the bot, stops the fake and removes the temp dirs made for it. */
 export async function stopWorld(r: Partial<Running>): Promise<void> {
   await r.bot?.kill('SIGKILL');
   await r.fake?.stop();
+  if (r.fake) for (const dir of dirsOf.get(r.fake) ?? []) rmSync(dir, { recursive: true, force: true });
 }

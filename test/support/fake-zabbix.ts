@@ -16,6 +16,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 export interface FakeZabbixProblem {
   eventId: string;
@@ -135,12 +136,7 @@ export class FakeZabbix {
   }
 
   static async start(opts: FakeZabbixOptions = {}): Promise<FakeZabbix> {
-    const server = http.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return new FakeZabbix(server, opts);
+    return new FakeZabbix(await listenOnLoopback(), opts);
   }
 
   async stop(): Promise<void> {

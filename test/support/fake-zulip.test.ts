@@ -218,6 +218,21 @@ describe('messages', () => {
     expect(await z.messages.retrieve({ anchor: 'newest', num_before: 5000, num_after: 1 })).toMatchObject({ result: 'error', code: 'BAD_REQUEST' });
   });
 
+  it('narrows GET /messages to a direct-message conversation with dm (or pm-with), by email or id', async () => {
+    const z = await connect(bot);
+    const bob = fake.addUser({ email: 'bob@example.com', fullName: 'Bob' });
+    fake.postDirect(alice.email, [bot.email], 'hi bot');
+    fake.postDirect(bob.email, [bot.email], 'hi from bob');
+    expect((await z.messages.send({ type: 'private', to: JSON.stringify([alice.email]), content: 'hi alice' })).result).toBe('success');
+    fake.post(alice.email, 'alerts', 't', 'stream message');
+    const contents = (r: ApiResult): string[] => (r.messages as FakeMessage[]).map((m) => m.content);
+    const withAlice = await z.messages.retrieve({ anchor: 'newest', num_before: 10, num_after: 0, narrow: [{ operator: 'dm', operand: alice.email }], apply_markdown: 'false' });
+    expect(contents(withAlice)).toEqual(['hi bot', 'hi alice']);
+    const mine = await z.messages.retrieve({ anchor: 'newest', num_before: 10, num_after: 0, narrow: [['pm-with', String(alice.id)], ['sender', bot.email]], apply_markdown: 'false' });
+    expect(contents(mine)).toEqual(['hi alice']);
+    expect((mine.messages as { type: string }[])[0]?.type).toBe('private');
+  });
+
   it('waitForMessage finds existing and later messages, and times out with a helpful error', async () => {
     const first = fake.post(alice.email, 'alerts', 't', 'hello');
     await expect(fake.waitForMessage((m) => m.content === 'hello')).resolves.toMatchObject({ id: first.id });
@@ -360,6 +375,95 @@ describe('rate limits and faults', () => {
     await expect(z.messages.send({ type: 'stream', to: 'alerts', topic: 't', content: 'sent once' })).rejects.toThrow(/Premature close/);
     expect(fake.messagesIn('alerts', 't').map((m) => m.content)).toEqual(['sent once']);
     expect(fake.requests.at(-1)).toMatchObject({ fault: 'drop' });
+  });
+
+  it('failNext with body json answers Zulip\'s own JSON error with the 5xx status (code only when given)', async () => {
+    const z = await connect(bot);
+    fake.failNext(1, { status: 500, method: 'POST', body: 'json' });
+    fake.failNext(1, { status: 503, method: 'POST', body: 'json', code: 'BAD_REQUEST' });
+    const send = () => z.messages.send({ type: 'stream', to: 'alerts', topic: 't', content: 'x' });
+    expect(await send()).toEqual({ result: 'error', msg: 'Internal server error' });
+    expect(await send()).toEqual({ result: 'error', msg: 'Service Unavailable', code: 'BAD_REQUEST' });
+    expect(fake.requests.slice(-2).map((r) => [r.status, r.fault])).toEqual([[500, 'fail'], [503, 'fail']]);
+    expect(fake.messages()).toEqual([]);
+    expect(await send()).toMatchObject({ result: 'success' });
+  });
+
+  it('delayNext answers late; the message is stored although the client stopped waiting (at once, or only when answered)', async () => {
+    const z = await connect(bot);
+    const contents = () => fake.messagesIn('alerts', 't').map((m) => m.content);
+    const send = (content: string) => z.messages.send({ type: 'stream', to: 'alerts', topic: 't', content });
+    const clientTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => 'answered'), new Promise((r) => setTimeout(() => r('timed out'), ms))]);
+
+    fake.delayNext(1, 500, { path: /\/messages$/, method: 'POST' });
+    const started = Date.now();
+    const slow = send('slow');
+    expect(await clientTimeout(slow, 150)).toBe('timed out');
+    expect(contents()).toEqual(['slow']); // stored before the answer
+    expect(await slow).toMatchObject({ result: 'success' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', status: 200, fault: 'delay' });
+
+    fake.delayNext(1, 500, { path: /\/messages$/, effect: 'when-answered' });
+    const slower = send('slower');
+    expect(await clientTimeout(slower, 150)).toBe('timed out');
+    expect(contents()).toEqual(['slow']); // the server is still working on it
+    expect(await slower).toMatchObject({ result: 'success' });
+    expect(contents()).toEqual(['slow', 'slower']);
+  });
+
+  it('deliverOutOfOrderNext queues a message\'s event after the next one\'s: in one batch, or in a later one', async () => {
+    const z = await connect(bot);
+    const queue_id = await register(z);
+    fake.deliverOutOfOrderNext(1);
+    const first = fake.post(alice.email, 'alerts', 't', 'first');
+    const second = fake.post(alice.email, 'alerts', 't', 'second');
+    const batch = events(await z.events.retrieve({ queue_id, last_event_id: -1 }));
+    expect(batch.map((e) => messageEvent(e).id)).toEqual([second.id, first.id]);
+    expect((batch[0] as ZEvent).id).toBeLessThan((batch[1] as ZEvent).id);
+
+    fake.deliverOutOfOrderNext(1, { sameBatch: false });
+    const third = fake.post(alice.email, 'alerts', 't', 'third');
+    const pending = z.events.retrieve({ queue_id, last_event_id: (batch[1] as ZEvent).id });
+    await new Promise((r) => setTimeout(r, 50)); // the poll waits at the server
+    const fourth = fake.post(alice.email, 'alerts', 't', 'fourth');
+    const b1 = events(await pending);
+    expect(b1.map((e) => messageEvent(e).id)).toEqual([fourth.id]);
+    const b2 = events(await z.events.retrieve({ queue_id, last_event_id: (b1[0] as ZEvent).id }));
+    expect(b2.map((e) => messageEvent(e).id)).toEqual([third.id]);
+
+    // A held event with no event after it goes out by itself.
+    fake.deliverOutOfOrderNext(1);
+    const alone = fake.post(alice.email, 'alerts', 't', 'alone');
+    let last = (b2[0] as ZEvent).id;
+    let got: ZEvent[] = [];
+    while (got.length === 0) { // heartbeats (every 200 ms here) may come first
+      const b = events(await z.events.retrieve({ queue_id, last_event_id: last }));
+      last = (b.at(-1) as ZEvent).id;
+      got = b.filter((e) => e.type === 'message');
+    }
+    expect(got.map((e) => messageEvent(e).id)).toEqual([alone.id]);
+  });
+
+  it('unknownEventIdNext hands out an event id the queue never issued; acknowledging it is refused, as Zulip does', async () => {
+    const z = await connect(bot);
+    const queue_id = await register(z);
+    fake.unknownEventIdNext(1);
+    const m = fake.post(alice.email, 'alerts', 't', 'x');
+    const batch = events(await z.events.retrieve({ queue_id, last_event_id: -1 }));
+    expect(messageEvent(batch[0]).id).toBe(m.id);
+    const bogus = batch[1] as ZEvent;
+    expect(bogus.type).toBe('heartbeat');
+    expect(bogus.id).toBeGreaterThan((batch[0] as ZEvent).id + 1000);
+    expect(fake.requests.at(-1)).toMatchObject({ status: 200, fault: 'unknownEventId' });
+
+    fake.post(alice.email, 'alerts', 't', 'pruned with it');
+    const refused = { result: 'error', code: 'BAD_REQUEST', msg: `Event ${bogus.id} was not in this queue` };
+    expect(await z.events.retrieve({ queue_id, last_event_id: bogus.id })).toMatchObject(refused);
+    // Every later poll with that id is refused too: only a new queue helps.
+    expect(await z.events.retrieve({ queue_id, last_event_id: bogus.id })).toMatchObject(refused);
+    // And an id older than one already acknowledged is refused as well.
+    expect(await z.events.retrieve({ queue_id, last_event_id: -1 })).toMatchObject({ result: 'error', code: 'BAD_REQUEST', msg: 'An event newer than -1 has already been pruned!' });
   });
 
   it('rejects a bad API key with 401 INVALID_API_KEY', async () => {

@@ -16,7 +16,8 @@ import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { mulberry32 } from '../chaos/prng';
+import { listenOnLoopback } from './loopback';
+import { mulberry32 } from './prng';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -46,8 +47,11 @@ export interface FakeDirectMessage {
 
 export interface RequestLogEntry {
   at: number; method: string; path: string; status: number; user?: string; params: Record<string, string>;
-  /** Set when the answer came from fault injection ('drop': the request was processed, the answer cut). */
-  fault?: 'fail' | 'rateLimit' | 'drop';
+  /**
+   * Set when the answer came from fault injection ('drop': the request was processed, the answer
+   * cut; 'delay': answered late; 'unknownEventId': an events answer carried an event id the queue never issued).
+   */
+  fault?: 'fail' | 'rateLimit' | 'drop' | 'delay' | 'unknownEventId';
   /** performance.now() when the request arrived (headers parsed), and when it was answered (benchmarks). */
   arrivedAt?: number; hrAt?: number;
 }
@@ -100,6 +104,10 @@ interface RequestContext {
   arrivedAt?: number;
   /** Events this answer releases from a queue (set only while onEventsReleased is hooked). */
   released?: { queueId: string; user: string; events: QueueEvent[] };
+  /** delayNext: the answer is written this many ms after it is ready. */
+  delayMs?: number;
+  /** The fault that shaped this answer without replacing it (delay, unknown event id). */
+  faultTag?: 'delay' | 'unknownEventId';
 }
 
 interface EventQueue {
@@ -114,16 +122,27 @@ interface EventQueue {
   rng: () => number;
   lastActivity: number;
   poll?: { ctx: RequestContext; timer: NodeJS.Timeout };
+  /** Id of the newest event acknowledged (pruned) so far, as Zulip's newest_pruned_id. */
+  newestPrunedId?: number;
 }
 
 interface FaultRule {
-  kind: 'fail' | 'rateLimit' | 'hang' | 'drop';
+  kind: 'fail' | 'rateLimit' | 'hang' | 'drop' | 'delay';
   remaining: number;
   path?: RegExp;
   method?: string;
   status?: number;
   retryAfter?: number;
+  /** fail: answer with Zulip's JSON error body (with `code` when given) instead of a proxy's HTML page. */
+  json?: boolean;
+  code?: string;
+  /** delay: how long, and whether the request takes effect at once or only when it is answered. */
+  delayMs?: number;
+  effectWhenAnswered?: boolean;
 }
+
+/** A message event held back (deliverOutOfOrderNext) until the next event is delivered. */
+interface HeldEvent { q: EventQueue; payload: Json & { type: string }; sameBatch: boolean }
 
 interface Waiter { check: () => void; timer: NodeJS.Timeout; reject: (e: Error) => void }
 
@@ -137,9 +156,6 @@ function success(body: Json = {}): Reply {
 function errorBody(code: string, msg: string, extra: Json = {}): Json {
   return { result: 'error', msg, code, ...extra };
 }
-
-/** Small seeded PRNG: deterministic "random" id gaps. */
-const seededRng = mulberry32;
 
 /** Zulip's truncate_content, counting code points as Python does. */
 function truncate(text: string, max: number, suffix: string): string {
@@ -237,11 +253,23 @@ function parseNarrow(params: Params): NarrowTerm[] {
     if (typeof operator !== 'string' || (typeof operand !== 'string' && typeof operand !== 'number')) {
       throw new ApiError(400, 'BAD_REQUEST', 'Invalid narrow');
     }
-    if (!['stream', 'channel', 'topic', 'sender', 'id'].includes(operator)) {
+    if (!['stream', 'channel', 'topic', 'sender', 'id', 'dm', 'pm-with'].includes(operator)) {
       throw new ApiError(400, 'BAD_REQUEST', `Invalid narrow operator: unknown operator ${operator}`);
     }
-    return { operator: operator === 'channel' ? 'stream' : operator, operand: String(operand), negated };
+    const canonical = operator === 'channel' ? 'stream' : operator === 'pm-with' ? 'dm' : operator;
+    return { operator: canonical, operand: String(operand), negated };
   });
+}
+
+/**
+ * Whether a direct message is the conversation a `dm` operand names: the other participants, by
+ * email or id, comma-separated (the requesting user is implied, as in Zulip).
+ */
+function dmMatches(operand: string, m: FakeDirectMessage, me: FakeUser | undefined): boolean {
+  const named = operand.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const people = m.display_recipient.filter((p) => p.id !== me?.id);
+  const wanted = new Set(named);
+  return people.length === wanted.size && people.every((p) => wanted.has(p.email.toLowerCase()) || wanted.has(String(p.id)));
 }
 
 function narrowMatches(narrow: NarrowTerm[], m: FakeMessage): boolean {
@@ -289,8 +317,14 @@ export class FakeZulip {
   private readonly sockets = new Set<Socket>();
   private readonly routes: Route[];
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly idRng = seededRng(20240601);
+  /** Deterministic "random" message id gaps. */
+  private readonly idRng = mulberry32(20240601);
   private nextUserId = 1000;
+  /** deliverOutOfOrderNext: for each message still to hold back, whether it goes out in the same batch. */
+  private readonly outOfOrder: boolean[] = [];
+  private held: HeldEvent[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private unknownEventIds = 0;
   private nextStreamId = 10;
   private nextMessageId = 101;
   private queueCounter = 0;
@@ -320,17 +354,13 @@ export class FakeZulip {
   }
 
   static async start(opts: FakeZulipOptions = {}): Promise<FakeZulip> {
-    const server = http.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return new FakeZulip(server, opts);
+    return new FakeZulip(await listenOnLoopback(), opts);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.heldTimer);
     for (const q of this.queues.values()) if (q.poll) clearTimeout(q.poll.timer);
     this.queues.clear();
     for (const w of this.waiters) { clearTimeout(w.timer); w.reject(new Error('FakeZulip stopped')); }
@@ -470,8 +500,49 @@ export class FakeZulip {
     this.queues.clear();
   }
 
-  failNext(n: number, opts: { status?: number; path?: RegExp; method?: string } = {}): void {
-    this.faults.push({ kind: 'fail', remaining: n, status: opts.status ?? 500, path: opts.path, method: opts.method?.toUpperCase() });
+  /**
+   * The next n matching requests fail with `status` (default 500), unprocessed. The body is a
+   * proxy's HTML page, or with `body: 'json'` Zulip's own JSON error (`{"result":"error","msg":…}`,
+   * with `code` when given), as Zulip answers its internal errors.
+   */
+  failNext(n: number, opts: { status?: number; path?: RegExp; method?: string; body?: 'html' | 'json'; code?: string } = {}): void {
+    this.faults.push({
+      kind: 'fail', remaining: n, status: opts.status ?? 500, path: opts.path, method: opts.method?.toUpperCase(),
+      json: opts.body === 'json', ...(opts.code !== undefined ? { code: opts.code } : {}),
+    });
+  }
+
+  /**
+   * The next n matching requests are answered `ms` late. By default the request takes effect at
+   * once (a message is stored and its events go out) and only the answer is late; with
+   * `effect: 'when-answered'` the server works slowly: the effect too happens only after `ms`.
+   * Either way the request is carried out even when the client gave up waiting.
+   */
+  delayNext(n: number, ms: number, opts: { path?: RegExp; method?: string; effect?: 'at-once' | 'when-answered' } = {}): void {
+    this.faults.push({
+      kind: 'delay', remaining: n, delayMs: ms, path: opts.path, method: opts.method?.toUpperCase(),
+      effectWhenAnswered: opts.effect === 'when-answered',
+    });
+  }
+
+  /**
+   * The events of the next n messages are delivered out of order: each is held back until the
+   * next event (of any message) is delivered, and then queued after it — a higher event id for the
+   * lower message id, as when two senders' transactions commit in the other order. By default the
+   * two go out in one GET /events answer; with `sameBatch: false` the held one comes in a later
+   * answer. A held event with nothing after it goes out after 300 ms.
+   */
+  deliverOutOfOrderNext(n: number, opts: { sameBatch?: boolean } = {}): void {
+    this.outOfOrder.push(...Array.from({ length: n }, () => opts.sameBatch ?? true));
+  }
+
+  /**
+   * The next n GET /events answers that carry events also carry one (a heartbeat) whose id the
+   * queue never issued. A client that acknowledges it (last_event_id) gets Zulip's answer to that:
+   * 400 BAD_REQUEST "Event N was not in this queue" (and the events up to it are pruned).
+   */
+  unknownEventIdNext(n: number): void {
+    this.unknownEventIds += n;
   }
 
   rateLimitNext(n: number, retryAfterSeconds: number, opts: { path?: RegExp } = {}): void {
@@ -679,7 +750,7 @@ export class FakeZulip {
     return dm;
   }
 
-  private wire(m: FakeMessage, html: boolean): Json {
+  private wire(m: FakeMessage | FakeDirectMessage, html: boolean): Json {
     return {
       ...clone(m), content: html ? renderMarkdown(m.content) : m.content,
       content_type: html ? 'text/html' : 'text/x-markdown', topic_links: [],
@@ -694,17 +765,58 @@ export class FakeZulip {
 
   private deliver(type: string, build: (q: EventQueue) => Json | null): void {
     this.collectIdleQueues();
+    // Events held back by deliverOutOfOrderNext go out after this one.
+    const release = this.held.splice(0);
+    clearTimeout(this.heldTimer);
+    const hold = type === 'message' && release.length === 0 && this.outOfOrder.length > 0 ? this.outOfOrder.shift() : undefined;
+    const touched = new Set<EventQueue>();
     for (const q of this.queues.values()) {
       if (q.eventTypes && !q.eventTypes.has(type)) continue;
       const payload = build(q);
-      if (payload) this.pushEvent(q, { ...clone(payload), type });
+      if (!payload) continue;
+      if (hold !== undefined) this.held.push({ q, payload: { ...clone(payload), type }, sameBatch: hold });
+      else {
+        this.pushEvent(q, { ...clone(payload), type }, false);
+        touched.add(q);
+      }
+    }
+    this.releaseHeld(release, touched);
+    if (this.held.length > 0) {
+      this.heldTimer = setTimeout(() => this.releaseHeld(this.held.splice(0), new Set()), 300);
+      this.heldTimer.unref();
     }
   }
 
-  private pushEvent(q: EventQueue, payload: Json & { type: string }): void {
+  /** Queues held events behind what `touched` just got; answers the waiting polls. */
+  private releaseHeld(release: HeldEvent[], touched: Set<EventQueue>): void {
+    const later: HeldEvent[] = [];
+    for (const h of release) {
+      if (this.queues.get(h.q.id) !== h.q) continue;
+      if (h.sameBatch || !touched.has(h.q)) {
+        this.pushEvent(h.q, h.payload, false);
+        touched.add(h.q);
+      } else later.push(h);
+    }
+    for (const q of touched) if (q.poll) this.answerPoll(q);
+    // Not in the same batch: queued once that answer went out.
+    for (const h of later) if (this.queues.get(h.q.id) === h.q) this.pushEvent(h.q, h.payload);
+  }
+
+  private pushEvent(q: EventQueue, payload: Json & { type: string }, answer = true): void {
     q.events.push({ ...payload, id: q.nextEventId });
     q.nextEventId += q.rng() < 0.5 ? 1 : 2;
-    if (q.poll) this.answerPoll(q);
+    if (answer && q.poll) this.answerPoll(q);
+  }
+
+  /** The events of an answer; unknownEventIdNext adds one the queue never issued. */
+  private eventsAnswer(q: EventQueue, ctx: RequestContext): QueueEvent[] {
+    const events = clone(q.events);
+    if (events.length > 0 && this.unknownEventIds > 0) {
+      this.unknownEventIds--;
+      events.push({ type: 'heartbeat', id: q.nextEventId + 1_000_000 });
+      ctx.faultTag = 'unknownEventId';
+    }
+    return events;
   }
 
   private answerPoll(q: EventQueue): void {
@@ -714,7 +826,7 @@ export class FakeZulip {
     q.poll = undefined;
     q.lastActivity = Date.now();
     if (this.onEventsReleased) poll.ctx.released = { queueId: q.id, user: q.user.email, events: q.events.slice() };
-    this.respond(poll.ctx, success({ events: clone(q.events), queue_id: q.id }));
+    this.respond(poll.ctx, success({ events: this.eventsAnswer(q, poll.ctx), queue_id: q.id }));
   }
 
   private collectIdleQueues(): void {
@@ -738,7 +850,7 @@ export class FakeZulip {
       id, user, eventTypes: types === undefined ? null : new Set(types as string[]),
       narrow: parseNarrow(ctx.params), allPublicStreams: parseBool(ctx.params, 'all_public_streams', false),
       applyMarkdown: parseBool(ctx.params, 'apply_markdown', false), events: [], nextEventId: 0,
-      rng: seededRng(this.queueCounter * 7919), lastActivity: Date.now(),
+      rng: mulberry32(this.queueCounter * 7919), lastActivity: Date.now(),
     });
     const last = this.msgs[this.msgs.length - 1];
     return success({
@@ -758,7 +870,15 @@ export class FakeZulip {
     if (lastRaw !== undefined) {
       const last = Number(lastRaw);
       if (!Number.isInteger(last)) throw new ApiError(400, 'BAD_REQUEST', 'Invalid last_event_id');
+      // Zulip's checks (zerver/tornado/views.py get_events_backend, event_queue.prune).
+      if (q.newestPrunedId !== undefined && last < q.newestPrunedId) {
+        throw new ApiError(400, 'BAD_REQUEST', `An event newer than ${last} has already been pruned!`);
+      }
+      for (const e of q.events) if (e.id <= last) q.newestPrunedId = e.id;
       q.events = q.events.filter((e) => e.id > last);
+      if (q.newestPrunedId !== undefined && last !== q.newestPrunedId) {
+        throw new ApiError(400, 'BAD_REQUEST', `Event ${last} was not in this queue`);
+      }
     }
     if (q.poll) { // one poll per queue: the older one is answered empty
       clearTimeout(q.poll.timer);
@@ -768,7 +888,7 @@ export class FakeZulip {
     q.lastActivity = Date.now();
     if (q.events.length > 0 || parseBool(ctx.params, 'dont_block', false)) {
       if (this.onEventsReleased && q.events.length > 0) ctx.released = { queueId: q.id, user: q.user.email, events: q.events.slice() };
-      return success({ events: clone(q.events), queue_id: q.id });
+      return success({ events: this.eventsAnswer(q, ctx), queue_id: q.id });
     }
     const timer = setTimeout(() => this.pushEvent(q, { type: 'heartbeat' }), this.opts.heartbeatMs);
     timer.unref();
@@ -803,9 +923,19 @@ export class FakeZulip {
 
     const fault = this.takeFault(method, url.pathname);
     if (fault?.kind === 'hang') return; // never answered; stop() destroys the socket
-    if (fault?.kind === 'fail') { this.respondFailure(ctx, fault.status ?? 500); return; }
+    if (fault?.kind === 'fail') { this.respondFailure(ctx, fault.status ?? 500, fault); return; }
     if (fault?.kind === 'rateLimit') { this.respondRateLimited(ctx, fault.retryAfter ?? 1, 'rateLimit'); return; }
     ctx.drop = fault?.kind === 'drop';
+    if (fault?.kind === 'delay') {
+      ctx.faultTag = 'delay';
+      const ms = fault.delayMs ?? 0;
+      if (fault.effectWhenAnswered) {
+        await new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+        if (this.stopped) return;
+      } else {
+        ctx.delayMs = ms;
+      }
+    }
 
     const routePath = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : null;
     const candidates = routePath === null ? [] : this.routes.filter((r) => r.pattern.test(routePath));
@@ -899,9 +1029,16 @@ export class FakeZulip {
     }, fault);
   }
 
-  private respondFailure(ctx: RequestContext, status: number): void {
+  private respondFailure(ctx: RequestContext, status: number, rule?: FaultRule): void {
     if (status < 500) {
-      this.respond(ctx, { status, body: errorBody('BAD_REQUEST', 'Injected failure') }, 'fail');
+      this.respond(ctx, { status, body: errorBody(rule?.code ?? 'BAD_REQUEST', 'Injected failure') }, 'fail');
+      return;
+    }
+    if (rule?.json) {
+      // Zulip's json_unhandled_exception: {"result": "error", "msg": "Internal server error"} (no code).
+      const msg = status === 500 ? 'Internal server error' : (http.STATUS_CODES[status] ?? 'Error');
+      const body: Json = { result: 'error', msg, ...(rule.code !== undefined ? { code: rule.code } : {}) };
+      this.respond(ctx, { status, body }, 'fail');
       return;
     }
     const text = `<html>${status} ${http.STATUS_CODES[status] ?? 'Error'}</html>`;
@@ -913,10 +1050,16 @@ export class FakeZulip {
 
   private respond(ctx: RequestContext, reply: Reply, fault?: 'fail' | 'rateLimit'): void {
     if (ctx.answered || ctx.res.destroyed) return;
+    if (ctx.delayMs !== undefined && ctx.delayMs > 0) {
+      const ms = ctx.delayMs;
+      ctx.delayMs = 0;
+      setTimeout(() => this.respond(ctx, reply, fault), ms).unref();
+      return;
+    }
     ctx.answered = true;
     const payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
     const headers: Record<string, string> = { 'content-type': 'application/json', ...ctx.rateHeaders, ...reply.headers };
-    this.log(ctx, reply.status, fault ?? (ctx.drop ? 'drop' : undefined));
+    this.log(ctx, reply.status, fault ?? (ctx.drop ? 'drop' : ctx.faultTag));
     if (!ctx.drop) {
       ctx.res.writeHead(reply.status, { ...headers, 'content-length': String(payload.length) });
       ctx.res.end(payload);
@@ -1144,12 +1287,18 @@ export class FakeZulip {
     const includeAnchor = parseBool(ctx.params, 'include_anchor', true);
     const html = parseBool(ctx.params, 'apply_markdown', true);
     const rawAnchor = ctx.params.anchor ?? 'newest';
-    const matching = this.msgs.filter((m) => narrowMatches(narrow, m));
+    // A `dm` narrow searches the caller's direct messages; every other narrow the stream messages.
+    const dm = narrow.find((t) => t.operator === 'dm');
+    const matching: (FakeMessage | FakeDirectMessage)[] = dm
+      ? this.directMessages.filter((m) => dmMatches(dm.operand, m, ctx.user) !== dm.negated
+        && m.display_recipient.some((p) => p.id === ctx.user?.id)
+        && narrow.every((t) => t.operator === 'dm' || (t.operator === 'sender' && (sameName(m.sender_email, t.operand) || String(m.sender_id) === t.operand) !== t.negated)))
+      : this.msgs.filter((m) => narrowMatches(narrow, m));
 
     let anchor: number;
-    let before: FakeMessage[];
-    let anchorRows: FakeMessage[];
-    let after: FakeMessage[];
+    let before: (FakeMessage | FakeDirectMessage)[];
+    let anchorRows: (FakeMessage | FakeDirectMessage)[];
+    let after: (FakeMessage | FakeDirectMessage)[];
     let foundOldest: boolean;
     let foundNewest: boolean;
     if (rawAnchor === 'newest') {

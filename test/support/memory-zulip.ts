@@ -52,7 +52,22 @@ export class MemoryZulip implements ZulipApi {
   async isSubscribed(): Promise<boolean> {
     return true;
   }
+  /** The realm's streams (the harness fills it with the configured SRE streams). */
+  streams_: { id: number; name: string }[] = [];
   async streams(): Promise<{ id: number; name: string }[]> {
-    return [];
+    return this.streams_.map((s) => ({ ...s }));
+  }
+  /** Messages the tests put in Zulip's history (for history reads: reconcile, import, postmortem). */
+  history: StreamMessage[] = [];
+  readonly renamed: { messageId: number; topic: string }[] = [];
+  async getMessagesBefore(beforeId: number | undefined, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundOldest: boolean }> {
+    const all = this.history.filter((m) => (beforeId === undefined || m.id < beforeId) && (narrow.stream === undefined || m.stream === narrow.stream) && (narrow.topic === undefined || m.topic === narrow.topic)).sort((a, b) => a.id - b.id);
+    return { messages: all.slice(-limit), foundOldest: all.length <= limit };
+  }
+  async getMessage(id: number): Promise<StreamMessage | undefined> {
+    return this.history.find((m) => m.id === id);
+  }
+  async renameTopic(messageId: number, topic: string): Promise<void> {
+    this.renamed.push({ messageId, topic });
   }
 }

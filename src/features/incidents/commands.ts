@@ -1,5 +1,6 @@
 /** Commands on open incidents: `!ongoing` everywhere, `!ack` and `!snooze` in an incident's topic. */
-import { neutralizeMentions } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
+import { isZabbixEventId } from '../../domain/event-ids';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import type { Incident } from '../../domain/incident';
 import type { SlaConfig } from '../../domain/sla';
@@ -10,7 +11,17 @@ import type { IncidentStore } from '../../store/store';
 import type { IncidentLifecycle } from './lifecycle';
 import { renderOngoing } from './ongoing';
 
+/** What the `!ack` reply says about Zabbix's side of the acknowledgement. */
+function zabbixText(acked: readonly Incident[], configured: boolean): string {
+  if (!acked.some((i) => isZabbixEventId(i.eventId))) return '';
+  return configured
+    ? ' Acknowledging in Zabbix too: ✅ on your message when Zabbix has it; a failure is said here.'
+    : ' Zabbix is not connected to this bot: acknowledge there too, or Zabbix keeps notifying.';
+}
+
 export interface IncidentCommandDeps {
+  /** Whether the Zabbix API is configured (the acknowledgement is made there too). */
+  zabbixConfigured: boolean;
   lifecycle: IncidentLifecycle;
   store: Pick<IncidentStore, 'openSummaries'>;
   sla: SlaConfig;
@@ -18,10 +29,10 @@ export interface IncidentCommandDeps {
 }
 
 function list(incidents: readonly Incident[]): string {
-  return incidents.map((i) => `${neutralizeMentions(i.triggerName)} (event ${i.eventId})`).join(', ');
+  return incidents.map((i) => `${outside(i.triggerName)} (event ${i.eventId})`).join(', ');
 }
 
-export function incidentCommands({ lifecycle, store, sla, timeZone }: IncidentCommandDeps): Command[] {
+export function incidentCommands({ lifecycle, store, sla, timeZone, zabbixConfigured }: IncidentCommandDeps): Command[] {
   return [
     {
       name: 'ongoing',
@@ -43,15 +54,16 @@ export function incidentCommands({ lifecycle, store, sla, timeZone }: IncidentCo
         const note = ((m ? m[2] : ctx.args) ?? '').trim().slice(0, 1000) || undefined;
         const ref = here(ctx);
         const r = lifecycle.acknowledgeTopic(ref, ctx.message.senderName, note, eventId);
-        if (r.notFound) throw new UserFacingError('not-found', `No open incident with event id ${eventId} in this topic.`);
+        if (r.notFound) throw new UserFacingError('not-found', `No open incident with event id ${eventId} in this topic.${lifecycle.whereElse(ref)}`);
         if (r.acked.length === 0) {
-          ctx.reply(r.already.length > 0 ? `Already acknowledged: ${list(r.already)} (by ${neutralizeMentions(r.already[0]?.acknowledgedBy ?? '?')}).` : 'Nothing to acknowledge: no open incident in this topic.');
+          ctx.reply(r.already.length > 0 ? `Already acknowledged: ${list(r.already)} (by ${outside(r.already[0]?.acknowledgedBy ?? '?', { max: 100 })}).` : `Nothing to acknowledge: no open incident in this topic.${lifecycle.whereElse(ref)}`);
           return;
         }
-        const noteText = note ? ` Note: ${neutralizeMentions(note)}` : '';
-        ctx.reply(`✅ Acknowledged by ${neutralizeMentions(ctx.message.senderName)}: ${list(r.acked)}.${noteText}`);
+        const noteText = note ? ` Note: ${outside(note, { max: 1000 })}` : '';
+        const where = r.elsewhere ? ` (tracked in ${topicLink(r.elsewhere.stream, r.elsewhere.topic)})` : '';
+        ctx.reply(`✅ Acknowledged by ${outside(ctx.message.senderName, { max: 100 })}: ${list(r.acked)}${where}.${noteText}${zabbixText(r.acked, zabbixConfigured)}`);
         // Zabbix is told by its module, after the commit (an after-commit job).
-        ctx.emit({ kind: 'acknowledged', incidents: r.acked, by: ctx.message.senderName, ...(note ? { note } : {}), where: here(ctx) });
+        ctx.emit({ kind: 'acknowledged', incidents: r.acked, by: ctx.message.senderName, ...(note ? { note } : {}), where: ref, messageId: ctx.message.id });
       },
     },
     {
@@ -61,14 +73,14 @@ export function incidentCommands({ lifecycle, store, sla, timeZone }: IncidentCo
       summary: "in an incident's topic: pauses its reminders (e.g. `!snooze 2h`), at most until the SLA deadline",
       run: (ctx) => {
         const ms = parseDuration(ctx.args);
-        if (ms === undefined) throw new UserFacingError('usage', ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a duration like "30m" or "2h".` : 'Say for how long.');
+        if (ms === undefined) throw new UserFacingError('usage', ctx.args ? `"${outside(ctx.args, { max: 40 })}" is not a duration like "30m" or "2h".` : 'Say for how long.');
         const r = lifecycle.snoozeTopic(here(ctx), ms, ctx.message.senderName);
         if (r.incidents.length === 0) {
-          ctx.reply('Nothing to snooze: no open incident in this topic.');
+          ctx.reply(`Nothing to snooze: no open incident in this topic.${lifecycle.whereElse(here(ctx))}`);
           return;
         }
         const capped = r.until < ctx.now + ms ? ' (capped at the SLA deadline)' : '';
-        ctx.reply(`😴 Reminders in this topic paused by ${neutralizeMentions(ctx.message.senderName)} for ${formatDuration(r.until - ctx.now)}${capped}, until ${formatTime(r.until, timeZone)}. Deadline warnings still come.`);
+        ctx.reply(`😴 Reminders in this topic paused by ${outside(ctx.message.senderName, { max: 100 })} for ${formatDuration(r.until - ctx.now)}${capped}, until ${formatTime(r.until, timeZone)}. Deadline warnings still come.`);
       },
     },
   ];

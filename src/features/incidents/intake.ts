@@ -6,25 +6,49 @@
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import type { ZabbixAlert } from '../../domain/alert';
-import { applyAlert, type AlertOutcome, type Incident, type TopicRef } from '../../domain/incident';
+import { applyAlert, resolve, type AlertOutcome, type AlertPost, type Incident, type TopicRef } from '../../domain/incident';
 import type { SlaConfig } from '../../domain/sla';
 import { schedule } from '../../domain/timers';
 import type { IncidentStore, Transactional } from '../../store/store';
 import type { Intake } from '../../pipeline/pipeline';
 import type { StreamMessage } from '../../zulip/api';
+import type { Speaker } from '../../zulip/speaker';
+import { neutralizeMentions } from '../../core/text';
+
+const outside = (text: string, max: number) => neutralizeMentions(text).slice(0, max);
 
 export interface IntakeDeps {
+  speaker: Speaker;
   store: IncidentStore & Transactional;
   sla: SlaConfig;
   clock: Clock;
   log: Logger;
 }
 
-export function createIntake({ store, sla, clock, log }: IntakeDeps): Intake {
+export function createIntake({ store, sla, clock, log, speaker }: IntakeDeps): Intake {
+  /**
+   * An OK whose event id is not tracked (its PROBLEM came under another event id, e.g. Zabbix
+   * re-created the problem): it resolves the open incidents of the same trigger on the same host.
+   */
+  function resolveSameTrigger(alert: ZabbixAlert, post: AlertPost): AlertOutcome {
+    const same = store.openIncidents().filter((i) => i.triggerId === alert.triggerId && i.host === alert.host && alert.triggerId !== '');
+    let first: AlertOutcome | undefined;
+    for (const i of same) {
+      const incident = schedule({ ...resolve(i, { at: post.at, by: post.senderName, resolution: 'ok-alert' }), lastAlertMessageId: Math.max(i.lastAlertMessageId, post.messageId) }, sla);
+      const entry = { eventId: i.eventId, at: post.at, kind: 'resolved' as const, actor: post.senderName, detail: `OK alert from Zabbix for event ${alert.eventId} (same trigger ${alert.triggerId} on ${alert.host})` };
+      store.putIncident(incident, entry);
+      first ??= { kind: 'resolved', incident, log: entry };
+    }
+    return first ?? { kind: 'ignored', reason: `OK for event ${alert.eventId}, which is not tracked (no open incident of trigger ${alert.triggerId} on ${alert.host} either)` };
+  }
+
   return {
     alert(alert: ZabbixAlert, m: StreamMessage): AlertOutcome {
       const outcome = store.transaction((): AlertOutcome => {
-        const result = applyAlert(store.getIncident(alert.eventId), alert, { messageId: m.id, at: m.timestamp * 1000, stream: m.stream, topic: m.topic, senderName: m.senderName });
+        const post = { messageId: m.id, at: m.timestamp * 1000, stream: m.stream, topic: m.topic, senderName: m.senderName };
+        const existing = store.getIncident(alert.eventId);
+        if (!existing && alert.status === 'OK') return resolveSameTrigger(alert, post);
+        const result = applyAlert(existing, alert, post);
         if (result.kind === 'ignored' || result.kind === 'replayed') return result;
         const incident = schedule(result.incident, sla);
         store.putIncident(incident, result.log);
@@ -34,6 +58,9 @@ export function createIntake({ store, sla, clock, log }: IntakeDeps): Intake {
       else if (outcome.kind === 'ignored') log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
       else log.info({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
       return outcome;
+    },
+    unreadable(m: StreamMessage, reason: string): void {
+      speaker.say(m.stream, m.topic, `⚠️ I could not read this post from ${outside(m.senderName, 60)} as a Zabbix alert (${outside(reason, 200)}), so it is **not tracked**. If it is a problem, \`!track <class>\` here tracks it by hand.`);
     },
     topicMoved(from: TopicRef, to: TopicRef): Incident[] {
       return store.transaction(() => {

@@ -3,7 +3,7 @@
  * resolving by hand (`!resolve`, `!resolved-by`).
  */
 import type { BotConfig } from '../../config/schema';
-import { neutralizeMentions, topicLink } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
 import { classFromWord, streamForClass } from '../../domain/classes';
 import { manualEventId } from '../../domain/event-ids';
 import type { TopicRef } from '../../domain/incident';
@@ -37,6 +37,11 @@ export async function parseTopicRef(text: string, streamName: (id: number) => Pr
   }
 }
 
+/** The streams the bot answers in (where `!resolved-by` may link to and post). */
+function sreStreams(s: BotConfig['streams']): string[] {
+  return [s.critical, s.nonCritical, s.informational, s.general];
+}
+
 export function manualCommands(d: ManualCommandDeps): Command[] {
   return [
     {
@@ -53,7 +58,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         const stream = streamForClass(d.config.streams, cls);
         const topic = host;
         const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host, summary, stream, topic, by: ctx.message.senderName, messageId: ctx.message.id });
-        d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${neutralizeMentions(host)}**: ${neutralizeMentions(summary)}\n${neutralizeMentions(ctx.message.senderName)} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);
+        d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${outside(host)}**: ${outside(summary, { max: 500 })}\n${outside(ctx.message.senderName, { max: 100 })} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);
         if (stream !== here(ctx).stream || topic !== here(ctx).topic) ctx.reply(`📣 Tracking it in ${topicLink(stream, topic)} (${incident.eventId}).`);
       },
     },
@@ -71,7 +76,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
           return;
         }
         const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host: here(ctx).topic, summary: here(ctx).topic, stream: here(ctx).stream, topic: here(ctx).topic, by: ctx.message.senderName, messageId: ctx.message.id });
-        ctx.reply(`📌 Tracking this topic as a ${cls} incident (${incident.eventId}), reported by ${neutralizeMentions(ctx.message.senderName)}; SLA from now.`);
+        ctx.reply(`📌 Tracking this topic as a ${cls} incident (${incident.eventId}), reported by ${outside(ctx.message.senderName, { max: 100 })}; SLA from now.`);
       },
     },
     {
@@ -82,7 +87,8 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
       run: (ctx) => {
         const note = ctx.args.slice(0, 500);
         const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'manual', note || 'resolved by hand');
-        ctx.reply(done.length === 0 ? 'Nothing to resolve: no open incident in this topic.' : `✅ Resolved by ${neutralizeMentions(ctx.message.senderName)}: ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')}.${note ? ` Note: ${neutralizeMentions(note)}` : ''}`);
+        d.lifecycle.markResolvedLater(here(ctx), done, ctx.message.id, ctx.enqueue);
+        ctx.reply(done.length === 0 ? `Nothing to resolve: no open incident in this topic.${d.lifecycle.whereElse(here(ctx))}` : `✅ Resolved by ${outside(ctx.message.senderName, { max: 100 })}: ${done.map((i) => outside(i.triggerName)).join(', ')}.${note ? ` Note: ${outside(note, { max: 500 })}` : ''}`);
       },
     },
     {
@@ -91,16 +97,22 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
       usage: '!resolved-by #**stream>topic**',
       summary: "in an incident's topic: resolves it by the work done in another topic, and says so in both",
       run: async (ctx) => {
-        const main = await parseTopicRef(ctx.args, d.streamName);
-        if (!main) throw new UserFacingError('usage', 'Link the topic where it was resolved: `#**stream>topic**` or a Zulip link to it.');
+        const ref = await parseTopicRef(ctx.args, d.streamName);
+        if (!ref) throw new UserFacingError('usage', 'Link the topic where it was resolved: `#**stream>topic**` or a Zulip link to it.');
+        const sre = sreStreams(d.config.streams);
+        const stream = sre.find((s) => s.toLowerCase() === ref.stream.toLowerCase());
+        // The bot posts into the linked topic: only where it answers anyway, never e.g. the organisational stream.
+        if (!stream) throw new UserFacingError('refused', `I only link topics of the SRE streams (${sre.map((s) => `**${s}**`).join(', ')}); **${outside(ref.stream, { max: 100 })}** is not one of them.`);
+        const main = { stream, topic: ref.topic };
         if (main.stream === here(ctx).stream && main.topic === here(ctx).topic) throw new UserFacingError('usage', 'Link another topic than this one.');
         const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'linked', `resolved in ${main.stream} > ${main.topic}`);
+        d.lifecycle.markResolvedLater(here(ctx), done, ctx.message.id, ctx.enqueue);
         if (done.length === 0) {
           ctx.reply('Nothing to resolve: no open incident in this topic.');
           return;
         }
-        ctx.reply(`🔗 Resolved by the work in ${topicLink(main.stream, main.topic)} (said by ${neutralizeMentions(ctx.message.senderName)}): ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')}.`);
-        d.speaker.say(main.stream, main.topic, `🔗 The underlying problem resolved here also resolved ${topicLink(here(ctx).stream, here(ctx).topic)}: ${done.map((i) => neutralizeMentions(i.triggerName)).join(', ')} (per ${neutralizeMentions(ctx.message.senderName)}).`);
+        ctx.reply(`🔗 Resolved by the work in ${topicLink(main.stream, main.topic)} (said by ${outside(ctx.message.senderName, { max: 100 })}): ${done.map((i) => outside(i.triggerName)).join(', ')}.`);
+        d.speaker.say(main.stream, main.topic, `🔗 The underlying problem resolved here also resolved ${topicLink(here(ctx).stream, here(ctx).topic)}: ${done.map((i) => outside(i.triggerName)).join(', ')} (per ${outside(ctx.message.senderName, { max: 100 })}).`);
       },
     },
   ];

@@ -1,21 +1,26 @@
 /**
  * Incidents: the open-incident picture and the commands on it (`!ongoing`, `!ack`, `!snooze`,
  * `!incident`, `!track`, `!resolve`, `!resolved-by`); links a new problem's topic to the host's
- * earlier one; a topic marked ✔ resolves its incidents. (The alert and topic-move state changes
- * themselves are the pipeline's intake: ./intake.ts.)
+ * earlier one; a topic marked ✔ resolves its incidents, un-✔ reopens them; the same problem posted
+ * after a ✔ reopens it; the picture is reconciled with Zulip's history after every start and
+ * re-registration, and imported from it on the first start (./history.ts). (The alert and
+ * topic-move state changes themselves are the pipeline's intake: ./intake.ts.)
  */
 import type { BotModule } from '../../pipeline/module';
 import { incidentCommands, type IncidentCommandDeps } from './commands';
+import { importJob, reconcileJob, type HistoryDeps } from './history';
 import type { IncidentLifecycle } from './lifecycle';
 import { manualCommands, type ManualCommandDeps } from './manual-commands';
 
-export function incidentsModule(d: IncidentCommandDeps & ManualCommandDeps & { lifecycle: IncidentLifecycle }): BotModule {
+export function incidentsModule(d: IncidentCommandDeps & ManualCommandDeps & { lifecycle: IncidentLifecycle; history: HistoryDeps }): BotModule {
   return {
     name: 'incidents',
     commands: [...incidentCommands(d), ...manualCommands(d)],
-    jobs: [d.lifecycle.stillFiringJob],
-    onAlert: ({ outcome }) => {
+    jobs: [d.lifecycle.stillFiringJob, d.lifecycle.markResolvedJob, reconcileJob(d.history), importJob(d.history)],
+    onAlert: ({ outcome, message }) => {
       if (outcome.kind === 'opened') d.lifecycle.linkEarlierTopic(outcome.incident);
+      if (outcome.kind === 'reopened') d.lifecycle.sayReopened(outcome.incident, outcome.previous);
+      if (outcome.kind === 'opened' || outcome.kind === 'reopened') d.lifecycle.noteWrongStream(outcome.incident, message.stream, d.config.streams);
     },
     onTopicMove: ({ from, to, incidents, byUserId }) => d.lifecycle.onTopicMove(from, to, incidents, byUserId),
   };

@@ -59,6 +59,23 @@ describe('!ongoing rendering', () => {
     expect(text).not.toMatch(/@\*\*all/);
   });
 
+  /** The cells of a table row, split at the pipes Markdown splits at (not the escaped ones). */
+  const cells = (row: string) => row.replace(/\\\\/g, '').split(/(?<!\\)\|/).slice(1, -1);
+
+  test('a | in a topic, host or trigger name keeps the row at six columns (red-team finding 10)', () => {
+    const [text] = renderOngoing([incident({ host: 'db|01', triggerName: 'a|b', topic: 'db | 01 @**all**', acknowledgedBy: 'x|y', status: 'acknowledged' })], sla, T0);
+    const row = text!.split('\n').find((l) => l.startsWith('| db'))!;
+    expect(cells(row)).toHaveLength(6);
+    expect(row).not.toMatch(/@\*\*|@_?\*\*all/);
+    expect(row).toContain('(#narrow/stream/SRE.20.23.20Critical/topic/db.20.7C.2001.20.40.2A.2Aall.2A.2A)');
+  });
+
+  test('NUL and right-to-left overrides in names are not echoed', () => {
+    const [text] = renderOngoing([incident({ host: 'web\u0000-01', triggerName: 'HTTPS \u202Enwod si\u202C' })], sla, T0);
+    expect(text).toContain('| web-01 | HTTPS nwod si |');
+    expect(text).not.toMatch(/[\u0000\u202A-\u202E\u2066-\u2069]/);
+  });
+
   test('long lists are summarised per class and split under the limit', () => {
     const many = Array.from({ length: 500 }, (_, n) => incident({ eventId: String(n), host: `host-${n}`, triggerName: 'x'.repeat(100), openedAt: T0 - n * MIN }));
     const parts = renderOngoing(many, sla, T0, { maxRowsPerClass: 200 });

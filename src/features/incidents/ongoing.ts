@@ -1,7 +1,7 @@
 /** The `!ongoing` answer: every open incident, grouped by class, most urgent first. Pure. */
 import type { SlaConfig } from '../../domain/sla';
 import { formatDuration } from '../../domain/duration';
-import { splitMessage, tableCell, topicLink } from '../../core/text';
+import { outside, splitMessage, topicLink } from '../../core/text';
 import type { IncidentSummary as Incident } from '../../domain/incident';
 import { CLASS_LABEL, CLASS_ORDER } from '../../domain/classes';
 import { currentDeadline, deadlineText } from '../../domain/sla';
@@ -29,7 +29,7 @@ function slaCell(i: Incident, sla: SlaConfig, now: number): string {
 
 function ackCell(i: Incident): string {
   if (i.status !== 'acknowledged') return '**no**';
-  return `yes, ${tableCell(i.acknowledgedBy ?? '?', 60)}`;
+  return `yes, ${outside(i.acknowledgedBy ?? '?', { table: true, max: 60 })}`;
 }
 
 /** Renders the answer as one or more messages, each under Zulip's limit. */
@@ -46,7 +46,7 @@ export function renderOngoing(incidents: readonly Incident[], sla: SlaConfig, no
     lines.push('', `**${CLASS_LABEL[c]}** (${group.length})`, '', '| Host | Trigger | Age | Acknowledged | SLA | Topic |', '|---|---|---|---|---|---|');
     for (const i of group.slice(0, maxRows)) {
       lines.push(
-        `| ${tableCell(i.host, 80)} | ${tableCell(i.triggerName, 120)} | ${formatDuration(now - i.openedAt)} | ${ackCell(i)} | ${slaCell(i, sla, now)} | ${topicLink(i.stream, i.topic)} |`,
+        `| ${outside(i.host, { table: true, max: 80 })} | ${outside(i.triggerName, { table: true, max: 120 })} | ${formatDuration(now - i.openedAt)} | ${ackCell(i)} | ${slaCell(i, sla, now)} | ${topicLink(i.stream, i.topic, { table: true })} |`,
       );
     }
     if (group.length > maxRows) {

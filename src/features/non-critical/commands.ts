@@ -1,5 +1,5 @@
 /** Commands of the non-critical workflow: !names, !project (in a topic). */
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import { parseProjectId } from '../../domain/naming';
 import type { NonCriticalWorkflow } from './workflow';
 import { here, type Command } from '../../pipeline/commands';
@@ -20,7 +20,7 @@ export function nonCriticalCommands(workflow: NonCriticalWorkflow): Command[] {
         const n = r.names;
         ctx.reply(
           [
-            `Names for **${neutralizeMentions(r.incident.triggerName)}** on **${neutralizeMentions(r.incident.host)}** (opened ${n.startDate}):`,
+            `Names for **${outside(r.incident.triggerName)}** on **${outside(r.incident.host)}** (opened ${n.startDate}):`,
             `- Kimai activity: \`${n.kimaiActivity}\``,
             `- Milestone: \`${n.milestone}\``,
             `- Lynx project: \`${n.lynxProject}\``,
@@ -36,7 +36,7 @@ export function nonCriticalCommands(workflow: NonCriticalWorkflow): Command[] {
       summary: "in an incident's topic: records its Lynx project ID (repeats of the alert then get 🔁)",
       run: (ctx) => {
         const id = parseProjectId(ctx.args);
-        if (!id) throw new UserFacingError('usage', ctx.args ? `"${neutralizeMentions(ctx.args.slice(0, 40))}" is not a Lynx project ID like SRE2611WEB.` : 'Give the Lynx project ID.');
+        if (!id) throw new UserFacingError('usage', ctx.args ? `"${outside(ctx.args, { max: 40 })}" is not a Lynx project ID like SRE2611WEB.` : 'Give the Lynx project ID.');
         const isNew = workflow.record(here(ctx), id, ctx.message.senderName, ctx.message.id);
         ctx.reply(isNew ? `📌 Recorded Lynx project \`${id}\` for this topic; repeats of this alert get 🔁 instead of a new report.` : `\`${id}\` was already recorded for this topic.`);
       },

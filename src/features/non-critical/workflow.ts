@@ -8,7 +8,7 @@ import type { BotConfig } from '../../config/schema';
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import { formatTime } from '../../domain/time';
 import type { IncidentStore, TrackingStore, Transactional } from '../../store/store';
 import type { StreamMessage } from '../../zulip/api';
@@ -37,7 +37,7 @@ export function namesFor(i: Incident, config: NonCriticalDeps['config'], letters
     organisation: config.naming.organisation,
     ...(letters ? { letters } : {}),
   });
-  return { ...n, kimaiActivity: neutralizeMentions(n.kimaiActivity), milestone: neutralizeMentions(n.milestone), lynxProject: neutralizeMentions(n.lynxProject) };
+  return { ...n, kimaiActivity: outside(n.kimaiActivity), milestone: outside(n.milestone), lynxProject: outside(n.lynxProject) };
 }
 
 /** The checklist for a non-critical alert with no Lynx project yet. Pure. */
@@ -49,7 +49,7 @@ export function renderChecklist(i: Incident, config: NonCriticalDeps['config']):
   const res = c.resolveWithin !== undefined ? `resolve by ${formatTime(i.openedAt + c.resolveWithin, tz)} (${formatDuration(c.resolveWithin)})` : undefined;
   const deadline = c.resolveWithin !== undefined ? formatTime(i.openedAt + c.resolveWithin, tz) : 'the SLO deadline';
   return [
-    `📋 **Non-critical checklist** for **${neutralizeMentions(i.triggerName)}** on **${neutralizeMentions(i.host)}** — no Lynx project ID reported in this topic yet.`,
+    `📋 **Non-critical checklist** for **${outside(i.triggerName)}** on **${outside(i.host)}** — no Lynx project ID reported in this topic yet.`,
     `SLA: ${[ack, res].filter(Boolean).join(', ')}.`,
     '1. Acknowledge (`!ack [note]` here; in Zabbix too).',
     '2. Check the metrics sheet for an uncompleted milestone for this host and issue.',

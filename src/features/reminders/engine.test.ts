@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { silentLogger } from '../../core/log';
 import { ManualClock } from '../../core/clock';
 import { IncidentLifecycle } from '../incidents/lifecycle';
@@ -9,10 +6,11 @@ import { openSqliteStore } from '../../store/sqlite-store';
 import { OutboxSpeaker } from '../../zulip/speaker';
 import { HOUR, incident, MIN, T0, testConfig } from '../../../test/support/factories';
 import { drainMessages } from '../../../test/support/outbox';
+import { tempDbPath } from '../../../test/support/temp';
 
 const sla = testConfig().sla;
 
-function setup(path = join(mkdtempSync(join(tmpdir(), 'sre-rem-')), 'bot.db')) {
+function setup(path = tempDbPath('sre-rem-')) {
   const store = openSqliteStore(path);
   const clock = new ManualClock(T0);
   const speaker = new OutboxSpeaker(store, clock);

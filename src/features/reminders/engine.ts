@@ -2,11 +2,17 @@
  * The reminder engine: each round, fires the SLA timers that fell due, once, and posts one
  * message per topic. Timer state and the outgoing messages are written in one transaction, so
  * a crash either did the round or did not: never half, never twice.
+ *
+ * Reminders keep one cadence per topic: when a topic gets a reminder, every unacknowledged,
+ * unsnoozed incident there is named in it (and reminded again with it); a reminder that falls
+ * due within an interval of the topic's last one (an alert read back after downtime, a topic
+ * moved in) waits for the topic's next. So a topic gets at most one reminder message per
+ * interval, not one per incident in consecutive rounds.
  */
 import type { SlaConfig } from '../../domain/sla';
 import type { Logger } from '../../core/log';
 import type { Incident, TopicRef } from '../../domain/incident';
-import { fireDue, type FiredReminder, type WarningDue } from '../../domain/timers';
+import { fireDue, reminderDueAt, remindable, topicHold, type Fired, type FiredReminder, type WarningDue } from '../../domain/timers';
 import type { IncidentStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { renderTopicRound, type Addressee } from './render';
@@ -41,21 +47,42 @@ export class ReminderEngine {
     const next = store.nextDueAt();
     if (next === undefined || next > now) return result;
     store.transaction(() => {
-      const byTopic = new Map<string, { ref: TopicRef; reminders: FiredReminder[]; warnings: { warning: WarningDue; incident: Incident }[] }>();
+      const { sla } = this.deps;
+      const byTopic = new Map<string, { ref: TopicRef; due: Incident[]; reminders: FiredReminder[]; warnings: { warning: WarningDue; incident: Incident }[] }>();
       for (const incident of store.dueIncidents(now)) {
-        const fired = fireDue(incident, this.deps.sla, now);
-        store.putIncident(fired.incident);
         const key = `${incident.stream}\u0000${incident.topic}`;
-        const slot = byTopic.get(key) ?? { ref: { stream: incident.stream, topic: incident.topic }, reminders: [], warnings: [] };
+        const slot = byTopic.get(key) ?? { ref: { stream: incident.stream, topic: incident.topic }, due: [], reminders: [], warnings: [] };
         byTopic.set(key, slot);
-        if (fired.reminder) {
-          slot.reminders.push(fired.reminder);
-          store.addLog({ eventId: incident.eventId, at: now, kind: 'reminder', detail: `reminder #${fired.incident.timers?.remindersSent ?? 0}` });
+        slot.due.push(incident);
+      }
+      for (const slot of byTopic.values()) {
+        const record = (fired: Fired) => {
+          store.putIncident(fired.incident);
+          const eventId = fired.incident.eventId;
+          if (fired.reminder) {
+            slot.reminders.push(fired.reminder);
+            store.addLog({ eventId, at: now, kind: 'reminder', detail: `reminder #${fired.incident.timers?.remindersSent ?? 0}` });
+          }
+          for (const w of fired.warnings) {
+            slot.warnings.push({ warning: w, incident: fired.incident });
+            store.addLog({ eventId, at: now, kind: w.level === 100 ? 'breach' : 'warning', detail: w.id });
+          }
+        };
+        const owing = slot.due.filter((i) => (reminderDueAt(i, sla) ?? Number.POSITIVE_INFINITY) <= now);
+        if (owing.length === 0) {
+          for (const i of slot.due) record(fireDue(i, sla, now));
+          continue;
         }
-        for (const w of fired.warnings) {
-          slot.warnings.push({ warning: w, incident: fired.incident });
-          store.addLog({ eventId: incident.eventId, at: now, kind: w.level === 100 ? 'breach' : 'warning', detail: w.id });
+        // The topic's cadence: when did it last get a reminder, and does it get one now?
+        const inTopic = store.incidentsInTopic(slot.ref, { openOnly: true });
+        const lastAt = inTopic.reduce<number | undefined>((m, i) => (i.timers?.lastReminderAt !== undefined && (m === undefined || i.timers.lastReminderAt > m) ? i.timers.lastReminderAt : m), undefined);
+        const remindsNow = owing.some((i) => topicHold(i, sla, now, lastAt) === undefined);
+        for (const i of slot.due) {
+          record(remindsNow && remindable(i, sla, now) ? fireDue(i, sla, now, { remindNow: true }) : fireDue(i, sla, now, { holdReminderUntil: topicHold(i, sla, now, lastAt) }));
         }
+        if (!remindsNow) continue;
+        const dueIds = new Set(slot.due.map((i) => i.eventId));
+        for (const i of inTopic) if (!dueIds.has(i.eventId) && remindable(i, sla, now)) record(fireDue(i, sla, now, { remindNow: true }));
       }
       for (const slot of byTopic.values()) {
         if (slot.reminders.length === 0 && slot.warnings.length === 0) continue;

@@ -1,7 +1,7 @@
 /** What reminders and deadline warnings say. Pure. */
 import { formatDuration } from '../../domain/duration';
 import type { SlaConfig } from '../../domain/sla';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import type { Incident } from '../../domain/incident';
 import { CLASS_LABEL } from '../../domain/classes';
 import { currentDeadline, deadlineText } from '../../domain/sla';
@@ -18,7 +18,7 @@ export interface Addressee {
 
 
 function name(i: Incident): string {
-  return `**${neutralizeMentions(i.triggerName)}**`;
+  return `**${outside(i.triggerName)}**`;
 }
 
 

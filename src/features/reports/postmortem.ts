@@ -4,7 +4,7 @@
  */
 import { dateFormat } from '../../core/time-format';
 import { formatDuration } from '../../domain/duration';
-import { neutralizeMentions } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
 import type { Incident, IncidentLogEntry } from '../../domain/incident';
 import { CLASS_LABEL, SEVERITY_RANK } from '../../domain/classes';
 
@@ -55,8 +55,7 @@ function shortTime(ms: number, start: number, tz: string): string {
 }
 
 function firstLine(text: string, max = 140): string {
-  const line = neutralizeMentions(text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return outside(text.split('\n').find((l) => l.trim() !== '') ?? '', { max });
 }
 
 const LOG_TEXT: Partial<Record<IncidentLogEntry['kind'], (l: IncidentLogEntry, name: string) => string>> = {
@@ -76,33 +75,33 @@ export function renderPostmortem(p: PostmortemInput): string {
   const resolvedAll = p.incidents.every((i) => i.status === 'resolved');
   const end = resolvedAll ? Math.max(...p.incidents.map((i) => i.resolvedAt ?? i.openedAt)) : undefined;
   const worst = [...p.incidents].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0] as Incident;
-  const names = new Map(p.incidents.map((i) => [i.eventId, `**${neutralizeMentions(i.triggerName)}**`]));
+  const names = new Map(p.incidents.map((i) => [i.eventId, `**${outside(i.triggerName)}**`]));
   const responders = [...new Set([...p.posts.map((x) => x.sender), ...p.incidents.flatMap((i) => (i.acknowledgedBy ? [i.acknowledgedBy] : []))])];
-  const services = [...new Set(p.incidents.map((i) => `${neutralizeMentions(i.host)}: ${neutralizeMentions(i.triggerName)}`))];
+  const services = [...new Set(p.incidents.map((i) => `${outside(i.host, { table: true })}: ${outside(i.triggerName, { table: true })}`))];
   const duration = end !== undefined ? `${longTime(start, tz)} until ${longTime(end, tz)} (${formatDuration(end - start)})` : `${longTime(start, tz)} until — (still open; ${formatDuration(p.now - start)} so far)`;
 
   const timeline: { at: number; text: string }[] = [
     ...p.logs.flatMap((l) => {
       const f = LOG_TEXT[l.kind];
-      return f ? [{ at: l.at, text: neutralizeMentions(f(l, names.get(l.eventId) ?? `event ${l.eventId}`)) }] : [];
+      return f ? [{ at: l.at, text: outside(f(l, names.get(l.eventId) ?? `event ${l.eventId}`), { max: 2000 }) }] : [];
     }),
-    ...p.posts.map((x) => ({ at: x.at, text: `${neutralizeMentions(x.sender)}: ${firstLine(x.content)}` })),
-    ...p.handovers.filter((h) => h.at >= start && (end === undefined || h.at <= end)).map((h) => ({ at: h.at, text: `first responder handover${h.from ? ` from ${neutralizeMentions(h.from)}` : ''} to ${neutralizeMentions(h.to)}` })),
+    ...p.posts.map((x) => ({ at: x.at, text: `${outside(x.sender, { max: 100 })}: ${firstLine(x.content)}` })),
+    ...p.handovers.filter((h) => h.at >= start && (end === undefined || h.at <= end)).map((h) => ({ at: h.at, text: `first responder handover${h.from ? ` from ${outside(h.from, { max: 100 })}` : ''} to ${outside(h.to, { max: 100 })}` })),
   ].sort((a, b) => a.at - b.at);
 
-  const related = p.related.slice(0, 10).map((i) => `  - ${isoDate(i.openedAt, tz)}: ${neutralizeMentions(i.triggerName)} on ${neutralizeMentions(i.host)} (${i.status}) #**${i.stream}>${i.topic}**`);
+  const related = p.related.slice(0, 10).map((i) => `  - ${isoDate(i.openedAt, tz)}: ${outside(i.triggerName)} on ${outside(i.host)} (${i.status}) ${topicLink(i.stream, i.topic)}`);
 
   return [
     `# 🚨 ${isoDate(start, tz)}`,
     '',
     '### 📋 Overview',
     '',
-    `| Incident | ${neutralizeMentions(p.title)} |`,
+    `| Incident | ${outside(p.title, { table: true })} |`,
     '|----|----|',
     `| Severity | ${CLASS_LABEL[worst.incidentClass]} (${worst.severity}) |`,
     `| Affected services | ${services.join('; ')} |`,
     `| Duration | ${duration} |`,
-    `| Responders | ${responders.map((r) => `@_**${neutralizeMentions(r)}**`).join(' ') || '—'} |`,
+    `| Responders | ${responders.map((r) => `@_**${outside(r, { table: true, max: 100 })}**`).join(' ') || '—'} |`,
     '',
     '### ⏱️ Incident timeline',
     '',

@@ -1,6 +1,6 @@
 /** SLA reports: counts, time to acknowledge and resolve, breaches, what fired most. Pure. */
 import { formatDuration } from '../../domain/duration';
-import { neutralizeMentions, tableCell, topicLink } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
 import type { IncidentClass } from '../../domain/classes';
 import type { Incident, IncidentLogEntry } from '../../domain/incident';
 import { CLASS_LABEL, CLASS_ORDER } from '../../domain/classes';
@@ -90,12 +90,12 @@ export function renderSlaReport(r: SlaReport, title: string, formatTime: (ms: nu
   ];
   if (r.breaches.length > 0) {
     lines.push('', '**Breaches**');
-    for (const b of r.breaches.slice(0, 30)) lines.push(`- ${CLASS_LABEL[b.incident.incidentClass]}: **${neutralizeMentions(b.incident.triggerName)}** on ${neutralizeMentions(b.incident.host)} — ${b.what} (${formatTime(b.at)}) ${topicLink(b.incident.stream, b.incident.topic)}`);
+    for (const b of r.breaches.slice(0, 30)) lines.push(`- ${CLASS_LABEL[b.incident.incidentClass]}: **${outside(b.incident.triggerName)}** on ${outside(b.incident.host)} — ${b.what} (${formatTime(b.at)}) ${topicLink(b.incident.stream, b.incident.topic)}`);
     if (r.breaches.length > 30) lines.push(`…and ${r.breaches.length - 30} more.`);
   }
   if (r.topHosts.length > 0) {
-    lines.push('', '**Fired most**', '', '| Host | Incidents |', '|---|---|', ...r.topHosts.map((h) => `| ${tableCell(h.host, 80)} | ${h.count} |`));
-    lines.push('', '| Trigger | Host | Incidents |', '|---|---|---|', ...r.topTriggers.map((t) => `| ${tableCell(t.trigger, 120)} | ${tableCell(t.host, 80)} | ${t.count} |`));
+    lines.push('', '**Fired most**', '', '| Host | Incidents |', '|---|---|', ...r.topHosts.map((h) => `| ${outside(h.host, { table: true, max: 80 })} | ${h.count} |`));
+    lines.push('', '| Trigger | Host | Incidents |', '|---|---|---|', ...r.topTriggers.map((t) => `| ${outside(t.trigger, { table: true, max: 120 })} | ${outside(t.host, { table: true, max: 80 })} | ${t.count} |`));
   }
   return lines.join('\n');
 }

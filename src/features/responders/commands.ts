@@ -1,6 +1,6 @@
 /** First-responder commands: !fr, !handover, !handling, !release. */
 import { formatDuration } from '../../domain/duration';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import { formatTime } from '../../domain/time';
 import { parseMention, silentMention } from './handover';
 import type { ResponderService } from './service';
@@ -9,6 +9,11 @@ import { UserFacingError } from '../../pipeline/errors';
 
 function sender(ctx: CommandContext) {
   return { id: ctx.message.senderId, name: ctx.message.senderName };
+}
+
+/** `!handover @**Name** force`: the handover goes ahead with unacknowledged incidents. */
+export function isForced(args: string): boolean {
+  return /\bforce\s*$/i.test(args);
 }
 
 
@@ -25,7 +30,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
           ctx.reply(
             list.length === 0
               ? 'No first responder has been set yet.'
-              : ['**Last handovers** (newest first):', ...list.map((h) => `- ${formatTime(h.at, timeZone)}: ${h.from ? `${silentMention(h.from)} → ` : ''}${silentMention(h.to)} (by ${neutralizeMentions(h.by)}${h.forced ? ', forced' : ''})`)].join('\n'),
+              : ['**Last handovers** (newest first):', ...list.map((h) => `- ${formatTime(h.at, timeZone)}: ${h.from ? `${silentMention(h.from)} → ` : ''}${silentMention(h.to)} (by ${outside(h.by, { max: 100 })}${h.forced ? ', forced' : ''})`)].join('\n'),
           );
           return;
         }
@@ -36,10 +41,10 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
           const { person } = await fr.resolve(ctx.args);
           if (!fr.setFirst(person, ctx.message.senderName)) {
             const cur = fr.current()!;
-            ctx.reply(`${silentMention(cur.to)} is the first responder already; use \`!handover @**${person.name}**\` to hand over.`);
+            ctx.reply(`${silentMention(cur.to)} is the first responder already; use \`!handover @**${outside(person.name, { max: 100 })}**\` to hand over.`);
             return;
           }
-          ctx.reply(`👤 ${silentMention(person)} is now the first responder (first-time setup by ${neutralizeMentions(ctx.message.senderName)}).`);
+          ctx.reply(`👤 ${silentMention(person)} is now the first responder (first-time setup by ${outside(ctx.message.senderName, { max: 100 })}).`);
           return;
         }
         const cur = fr.current();
@@ -52,12 +57,12 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
     },
     {
       name: 'handover',
-      requires: ['fr-group'],
+      requires: ['fr-group', 'fr-or-group-to-force'],
       usage: '!handover @**Name** [force]',
       summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`)',
       run: async (ctx) => {
         if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the upcoming first responder with a mention.');
-        const force = /\bforce\s*$/i.test(ctx.args);
+        const force = isForced(ctx.args);
         const r = await fr.handover(sender(ctx), ctx.args, force);
         ctx.reply(r.reply);
       },
@@ -65,11 +70,12 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
     {
       name: 'handling',
       where: 'topic',
+      requires: ['fr-or-group'],
       usage: '!handling',
       summary: "in an incident's topic: you handle this host's incidents; reminders mention you instead of the FR until `!release` or your working day ends",
       run: (ctx) => {
         const h = fr.startHandling(here(ctx), sender(ctx));
-        ctx.reply(`🛠️ ${neutralizeMentions(h.person.name)} handles this topic; reminders here mention them until ${formatTime(h.until, timeZone)} or \`!release\`.`);
+        ctx.reply(`🛠️ ${outside(h.person.name, { max: 100 })} handles this topic; reminders here mention them until ${formatTime(h.until, timeZone)} or \`!release\`.`);
       },
     },
     {
@@ -79,7 +85,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       summary: "in an incident's topic: stop handling it; reminders go to the first responder again",
       run: (ctx) => {
         const h = fr.release(here(ctx));
-        ctx.reply(h ? `${neutralizeMentions(h.person.name)} no longer handles this topic; reminders go to the first responder again.` : 'Nobody is handling this topic.');
+        ctx.reply(h ? `${outside(h.person.name, { max: 100 })} no longer handles this topic; reminders go to the first responder again.` : 'Nobody is handling this topic.');
       },
     },
   ];

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ManualClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import { decideHandover, parseMention, renderAnnouncement } from './handover';
@@ -11,6 +8,7 @@ import { OutboxSpeaker } from '../../zulip/speaker';
 import type { ZulipUser } from '../../zulip/api';
 import { incident, T0, testConfig } from '../../../test/support/factories';
 import { drainMessages } from '../../../test/support/outbox';
+import { tempDbPath } from '../../../test/support/temp';
 
 const ann = { id: 1, name: 'Ann Smith' };
 const bob = { id: 2, name: 'Bob Jones' };
@@ -87,7 +85,7 @@ describe('ResponderService with an injected clock', () => {
     { id: 7, email: 'bob3@x.org', fullName: 'Bob Twin', isBot: false },
   ];
   function setup(subscribed = true) {
-    const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-fr-')), 'bot.db'));
+    const store = openSqliteStore(tempDbPath('sre-fr-'));
     const clock = new ManualClock(Date.UTC(2026, 10, 23, 9)); // 10:00 in Amsterdam
     const speaker = new OutboxSpeaker(store, clock);
     const api = { users: async () => users, isSubscribed: async (_id: number, s: string) => subscribed || s !== 'SRE ### Informational', groupMembers: async () => undefined };

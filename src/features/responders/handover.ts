@@ -3,7 +3,7 @@
  * subscriptions and incidents and passes them in.
  */
 import { formatDuration } from '../../domain/duration';
-import { neutralizeMentions, topicLink } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
 import type { Incident } from '../../domain/incident';
 import { CLASS_LABEL } from '../../domain/classes';
 import { currentDeadline, deadlineText } from '../../domain/sla';
@@ -31,11 +31,11 @@ export function parseMention(text: string): Mention | undefined {
 
 /** A notifying mention of a person (with the id, so namesakes are told apart). */
 export function mention(p: Person): string {
-  return `@**${p.name}|${p.id}**`;
+  return `@**${outside(p.name, { max: 100 })}|${p.id}**`;
 }
 
 export function silentMention(p: Person): string {
-  return `@_**${p.name}|${p.id}**`;
+  return `@_**${outside(p.name, { max: 100 })}|${p.id}**`;
 }
 
 export type HandoverDecision =
@@ -68,15 +68,15 @@ export function decideHandover(h: HandoverInput): HandoverDecision {
 function incidentLine(i: Incident, sla: SlaConfig, now: number): string {
   const d = currentDeadline(i, sla);
   const left = deadlineText(d, now, 'short');
-  const ack = i.status === 'acknowledged' ? `acknowledged by ${neutralizeMentions(i.acknowledgedBy ?? '?')}` : '**unacknowledged**';
-  return `- ${CLASS_LABEL[i.incidentClass]}: **${neutralizeMentions(i.triggerName)}** on ${neutralizeMentions(i.host)} — ${ack}, ${left} (${topicLink(i.stream, i.topic)})`;
+  const ack = i.status === 'acknowledged' ? `acknowledged by ${outside(i.acknowledgedBy ?? '?', { max: 100 })}` : '**unacknowledged**';
+  return `- ${CLASS_LABEL[i.incidentClass]}: **${outside(i.triggerName)}** on ${outside(i.host)} — ${ack}, ${left} (${topicLink(i.stream, i.topic)})`;
 }
 
 export function renderBlocked(unacked: readonly Incident[], target: Person, sla: SlaConfig, now: number): string {
   return [
     `⏸️ The handover to ${silentMention(target)} waits: every active incident must be acknowledged first (${unacked.length} ${unacked.length === 1 ? 'is' : 'are'} not):`,
     ...unacked.map((i) => incidentLine(i, sla, now)),
-    `Acknowledge them (\`!ack\` in their topics), or hand over anyway with \`!handover @**${target.name}** force\`.`,
+    `Acknowledge them (\`!ack\` in their topics), or hand over anyway with \`!handover @**${outside(target.name, { max: 100 })}** force\`.`,
   ].join('\n');
 }
 
@@ -91,13 +91,13 @@ export function renderAnnouncement(a: {
   now: number;
 }): string {
   const lines = [
-    `🔄 **First responder handover**: ${a.from ? `${silentMention(a.from)} → ` : ''}${mention(a.to)} is now the acting first responder (started by ${neutralizeMentions(a.by.name)}).`,
+    `🔄 **First responder handover**: ${a.from ? `${silentMention(a.from)} → ` : ''}${mention(a.to)} is now the acting first responder (started by ${outside(a.by.name, { max: 100 })}).`,
   ];
   if (a.forced) lines.push(`⚠️ Forced: ${a.open.filter((i) => i.status === 'open').length} incident(s) were still unacknowledged at handover.`);
   lines.push('', a.open.length === 0 ? 'No open incidents.' : `**Open incidents (${a.open.length})**:`, ...a.open.slice(0, 50).map((i) => incidentLine(i, a.sla, a.now)));
   if (a.open.length > 50) lines.push(`…and ${a.open.length - 50} more (\`!ongoing\`).`);
   if (a.from) {
-    lines.push('', a.handedOver.length === 0 ? `${neutralizeMentions(a.from.name)} hands over no incidents of their own.` : `**Handed over by ${neutralizeMentions(a.from.name)}** (acknowledged or handled by them):`);
+    lines.push('', a.handedOver.length === 0 ? `${outside(a.from.name, { max: 100 })} hands over no incidents of their own.` : `**Handed over by ${outside(a.from.name, { max: 100 })}** (acknowledged or handled by them):`);
     lines.push(...a.handedOver.map((i) => incidentLine(i, a.sla, a.now)));
   }
   return lines.join('\n');
@@ -106,12 +106,12 @@ export function renderAnnouncement(a: {
 export function renderManualSteps(from: Person | undefined, to: Person): string {
   return [
     `✅ Handover to ${silentMention(to)} recorded and announced. What the bot can't do — please tick off:`,
-    `- [ ] ${from ? 'Acting' : 'Previous'} FR adds ${neutralizeMentions(to.name)} to the IPA \`sla-first-responder\` group`,
-    `- [ ] Enable Zabbix calling for ${neutralizeMentions(to.name)} (Zabbix > Configuration > Actions > Trigger actions), if they use it`,
+    `- [ ] ${from ? 'Acting' : 'Previous'} FR adds ${outside(to.name, { max: 100 })} to the IPA \`sla-first-responder\` group`,
+    `- [ ] Enable Zabbix calling for ${outside(to.name, { max: 100 })} (Zabbix > Configuration > Actions > Trigger actions), if they use it`,
     ...(from
       ? [
-          `- [ ] ${neutralizeMentions(to.name)} asks their questions and is aware of the SLA state`,
-          `- [ ] Remove ${neutralizeMentions(from.name)} from the \`sla-first-responder\` group and disable their Zabbix calling`,
+          `- [ ] ${outside(to.name, { max: 100 })} asks their questions and is aware of the SLA state`,
+          `- [ ] Remove ${outside(from.name, { max: 100 })} from the \`sla-first-responder\` group and disable their Zabbix calling`,
         ]
       : []),
   ].join('\n');

@@ -5,7 +5,7 @@
 import type { BotConfig } from '../../config/schema';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import type { TopicRef } from '../../domain/incident';
 import type { Addressee } from '../reminders/render';
 import type { Handler, Handover, IncidentStore, ResponderStore, Transactional } from '../../store/store';
@@ -44,10 +44,10 @@ export class ResponderService {
     const users = await this.deps.api.users();
     const byId = m.id !== undefined ? users.find((u) => u.id === m.id) : undefined;
     const matches = byId ? [byId] : users.filter((u) => u.fullName.toLowerCase() === m.name.toLowerCase());
-    if (matches.length === 0) throw new UserFacingError('unknown-person', `No Zulip user is called ${neutralizeMentions(m.name)}.`);
-    if (matches.length > 1) throw new UserFacingError('unknown-person', `Several users are called ${neutralizeMentions(m.name)}; use the mention with the id, e.g. \`@**${m.name}|${matches[0]?.id}**\`.`);
+    if (matches.length === 0) throw new UserFacingError('unknown-person', `No Zulip user is called ${outside(m.name, { max: 100 })}.`);
+    if (matches.length > 1) throw new UserFacingError('unknown-person', `Several users are called ${outside(m.name, { max: 100 })}; use the mention with the id, e.g. \`@**${outside(m.name, { max: 100 })}|${matches[0]?.id}**\`.`);
     const user = matches[0] as ZulipUser;
-    if (user.isBot) throw new UserFacingError('unknown-person', `${neutralizeMentions(user.fullName)} is a bot.`);
+    if (user.isBot) throw new UserFacingError('unknown-person', `${outside(user.fullName, { max: 100 })} is a bot.`);
     return { person: { id: user.id, name: user.fullName }, user };
   }
 
@@ -58,9 +58,28 @@ export class ResponderService {
     const members = await this.deps.api.groupMembers(group);
     if (members === undefined) {
       this.deps.log.error({ group }, 'configured first-responder user group does not exist');
-      return new UserFacingError('refused', `The user group **${neutralizeMentions(group)}** (firstResponder.group) does not exist in Zulip, so nobody may change the first responder. Ask an admin to fix the config.`);
+      return new UserFacingError('refused', `The user group **${outside(group, { max: 100 })}** (firstResponder.group) does not exist in Zulip, so nobody may change the first responder. Ask an admin to fix the config.`);
     }
-    return members.includes(personId) ? undefined : new UserFacingError('refused', `Only members of the user group **${neutralizeMentions(group)}** may change the first responder.`);
+    return members.includes(personId) ? undefined : new UserFacingError('refused', `Only members of the user group **${outside(group, { max: 100 })}** may change the first responder.`);
+  }
+
+  /**
+   * Undefined when the person may act over the first responder's head (`!handling`, a forced
+   * handover): the acting first responder, or a member of `firstResponder.group` when one is set.
+   * With no group and nobody FR yet, anyone may (anyone may make themselves FR then). `what` names
+   * the action in the refusal.
+   */
+  async actingOrGroupRefusal(personId: number, what: string): Promise<UserFacingError | undefined> {
+    const fr = this.current()?.to;
+    if (fr?.id === personId) return undefined;
+    const group = this.deps.config.firstResponder.group;
+    const acting = fr ? `the acting first responder (${silentMention(fr)})` : 'the first responder';
+    if (group === undefined) {
+      return fr ? new UserFacingError('refused', `Only ${acting} may ${what} (\`firstResponder.group\` can name a Zulip user group that may too).`) : undefined;
+    }
+    const members = await this.deps.api.groupMembers(group);
+    if (members === undefined) this.deps.log.error({ group }, 'configured first-responder user group does not exist');
+    return members?.includes(personId) ? undefined : new UserFacingError('refused', `Only ${acting} or members of the user group **${outside(group, { max: 100 })}** may ${what}.`);
   }
 
   /** The streams a first responder must be subscribed to, per the process. */
@@ -99,9 +118,9 @@ export class ResponderService {
     const decision = pre.kind === 'complete' ? decideHandover({ current, sender, target, force, openIncidents: open, missingStreams: await this.missingStreams(user) }) : pre;
     switch (decision.kind) {
       case 'same-person':
-        return { decision, reply: `${neutralizeMentions(target.name)} is already the acting first responder.` };
+        return { decision, reply: `${outside(target.name, { max: 100 })} is already the acting first responder.` };
       case 'not-allowed':
-        return { decision, reply: `Only the acting first responder (${silentMention(decision.current)}) or ${neutralizeMentions(target.name)} can start this handover.` };
+        return { decision, reply: `Only the acting first responder (${silentMention(decision.current)}) or ${outside(target.name, { max: 100 })} can start this handover.` };
       case 'blocked':
         return { decision, reply: renderBlocked(decision.unacknowledged, target, config.sla, now) };
       case 'missing-subscriptions':
@@ -158,7 +177,7 @@ export class ResponderService {
         store.removeHandler(h);
         const open = store.incidentsInTopic(h, { openOnly: true }).length + store.incidentsInTopic({ stream: h.stream, topic: resolvedTopic(h.topic) }, { openOnly: true }).length;
         if (open === 0) continue;
-        speaker.say(h.stream, h.topic, `🕔 ${neutralizeMentions(h.person.name)}'s working day has ended: reminders in this topic go to ${fr ? `the first responder ${silentMention(fr)}` : 'the first responder (none is set: `!fr @**Name**`)'} again.`);
+        speaker.say(h.stream, h.topic, `🕔 ${outside(h.person.name, { max: 100 })}'s working day has ended: reminders in this topic go to ${fr ? `the first responder ${silentMention(fr)}` : 'the first responder (none is set: `!fr @**Name**`)'} again.`);
       }
       return ended.length;
     });

@@ -3,58 +3,28 @@
  * (real store, fake Zulip API, manual clock): once per topic and trigger, one message when both
  * apply, afresh after the topic is marked resolved.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createApp, type App } from '../../app/app';
-import { ManualClock } from '../../core/clock';
-import { silentLogger } from '../../core/log';
 import { CLIENT_PROMPT } from './rules';
-import { openSqliteStore } from '../../store/sqlite-store';
-import type { Store } from '../../store/store';
-import type { Severity } from '../../domain/alert';
-import type { StreamMessage } from '../../zulip/api';
-import { alertPost, streamMessage, testConfig } from '../../../test/support/factories';
-import { MemoryZulip } from '../../../test/support/memory-zulip';
-import { drainMessages } from '../../../test/support/outbox';
+import { inProcessBot, type AlertInput, type InProcessBot, type Reply } from '../../../test/support/harness';
 
 const MONDAY = Date.parse('2026-11-23T03:00:00Z');
 const SUNDAY = Date.parse('2026-11-22T12:00:00Z');
-const STREAM_IDS: Record<string, number> = { 'SRE # Critical': 1, 'SRE ## Non-critical': 2, 'SRE ### Informational': 3, 'SRE - General': 4 };
 
-let store: Store;
-let clock: ManualClock;
-let app: App;
-let id = 100;
+let bot: InProcessBot;
 
 async function start(overrides: Record<string, unknown> = {}): Promise<void> {
-  store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-runbook-')), 'bot.db'));
-  clock = new ManualClock(MONDAY);
-  const api = new MemoryZulip();
-  const config = testConfig({ timezone: 'Europe/Amsterdam', ...overrides });
-  app = createApp({ config, api, store, me: await api.me(), log: silentLogger, clock, ticker: { start: () => {}, stop: async () => {} } });
+  bot = await inProcessBot({ at: MONDAY, config: { timezone: 'Europe/Amsterdam', ...overrides } });
 }
 
-afterEach(() => store.close());
-
-function msg(content: string, p: Partial<StreamMessage> = {}): StreamMessage {
-  const stream = p.stream ?? 'SRE # Critical';
-  return streamMessage({ id: ++id, streamId: STREAM_IDS[stream] ?? 9, stream, content, timestamp: Math.floor(clock.now() / 1000), ...p });
+/** Posts the alert; returns what the bot said since the last look. */
+async function alert(a: AlertInput): Promise<Reply[]> {
+  await bot.alert(a);
+  return bot.replies();
 }
 
-async function alert(a: { host?: string; eventId: string; triggerId?: string; trigger?: string; severity?: Severity; status?: 'PROBLEM' | 'OK'; stream?: string }): Promise<{ stream: string; topic: string; content: string }[]> {
-  const host = a.host ?? 'web-01.example.org';
-  const stream = a.stream ?? (a.severity === 'Warning' || a.severity === 'Average' ? 'SRE ## Non-critical' : 'SRE # Critical');
-  await app.bot.onMessage(
-    msg(alertPost({ host, eventId: a.eventId, ...(a.triggerId ? { triggerId: a.triggerId } : {}), ...(a.trigger ? { trigger: a.trigger } : {}), ...(a.severity ? { severity: a.severity } : {}), ...(a.status ? { status: a.status } : {}) }), {
-      senderEmail: 'zabbix@example.org',
-      senderId: 9,
-      stream,
-      topic: host,
-    }),
-  );
-  return drainMessages(store);
-}
+/** What the bot said since the last look. */
+const said = (): Reply[] => bot.replies();
+/** One scheduler round at the current time. */
+const tick = () => bot.app.tick(bot.clock.now());
 
 const hints = (out: { content: string }[]) => out.filter((m) => m.content.includes('💡'));
 
@@ -86,7 +56,7 @@ test('hint and client prompt in one message when both apply; before the earlier-
   await start({ runbook: { rules: [{ name: 'Web', host: '^web-', class: 'critical', hint: 'check the load balancer first' }] } });
   // An earlier topic for the host, so linkEarlierTopic also speaks.
   await alert({ eventId: '1', triggerId: '30', trigger: 'Ping loss', severity: 'Warning' });
-  drainMessages(store);
+  said();
   const out = await alert({ eventId: '2', triggerId: '31', trigger: 'HTTPS is down on web-01.example.org' });
   expect(out.map((m) => m.content.slice(0, 2))).toEqual(['💡', '🔁']);
   expect(out[0]!.content).toBe(`💡 **Runbook — Web:** check the load balancer first\n\n${CLIENT_PROMPT}`);
@@ -94,18 +64,18 @@ test('hint and client prompt in one message when both apply; before the earlier-
 
 test('the GitLab hint on Sunday only, for git.* hosts', async () => {
   await start();
-  clock.set(SUNDAY);
+  bot.clock.set(SUNDAY);
   expect(hints(await alert({ host: 'git.example.org', eventId: '1', triggerId: '40', trigger: 'HTTPS is down on git.example.org' }))[0]?.content).toMatch(/^💡 \*\*Runbook — GitLab update \(Sunday\):\*\*/);
   expect(hints(await alert({ host: 'web-09.example.org', eventId: '2', triggerId: '41', trigger: 'HTTPS is down on web-09.example.org' }))).toEqual([]);
-  clock.set(MONDAY);
+  bot.clock.set(MONDAY);
   expect(hints(await alert({ host: 'git2.example.org', eventId: '3', triggerId: '42', trigger: 'HTTPS is down on git2.example.org' }))).toEqual([]);
 });
 
 test('after the topic is marked resolved, the next problem in the host topic gets its advice again', async () => {
   await start();
   await alert({ eventId: '1', triggerId: '10', trigger: 'SSH service is down on web-01.example.org' });
-  await app.bot.onTopicMove({ messageIds: [], fromStreamId: 1, toStreamId: 1, fromTopic: 'web-01.example.org', toTopic: '✔ web-01.example.org', byUserId: 2 });
-  drainMessages(store);
+  await bot.moveTopic('web-01.example.org', '✔ web-01.example.org', 2);
+  said();
   const out = await alert({ eventId: '2', triggerId: '10', trigger: 'SSH service is down on web-01.example.org' });
   expect(hints(out)).toHaveLength(1);
 });
@@ -113,13 +83,12 @@ test('after the topic is marked resolved, the next problem in the host topic get
 test('several hosts at once: one message in the general topic of the critical stream, follow-ups batched', async () => {
   await start({ runbook: { storm: { hosts: 3, within: '5m', followUpEvery: '1m' } } });
   const hosts = ['hv-01', 'vm-01', 'vm-02', 'vm-03', 'vm-04', 'vm-05'];
-  const all: { stream: string; topic: string; content: string }[] = [];
+  const all: Reply[] = [];
   for (const [i, host] of hosts.slice(0, 5).entries()) {
     all.push(...(await alert({ host: `${host}.example.org`, eventId: String(100 + i), triggerId: String(200 + i), trigger: i === 0 ? 'Host is unreachable' : `HTTPS is down on ${host}.example.org` })));
-    clock.advance(2_000); // the burst settles
-    app.tick(clock.now());
-    all.push(...drainMessages(store));
-    clock.advance(8_000);
+    await bot.advance(2_000); // the burst settles
+    all.push(...said());
+    bot.clock.advance(8_000);
   }
   const storm = all.filter((m) => m.topic === 'Several hosts down');
   expect(storm).toHaveLength(1);
@@ -132,57 +101,47 @@ test('several hosts at once: one message in the general topic of the critical st
     '- **vm-03.example.org**: HTTPS is down on vm-03.example.org — #**SRE # Critical>vm-03.example.org**',
   ]);
   // vm-04 came 10 s after the announcement: appended by a scheduler round a minute after it.
-  clock.advance(20_000);
-  app.tick(clock.now());
-  expect(drainMessages(store).filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  clock.advance(24_000);
-  app.tick(clock.now());
-  expect(drainMessages(store).filter((m) => m.topic === 'Several hosts down').map((m) => m.content)).toEqual([
+  await bot.advance(20_000);
+  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
+  await bot.advance(24_000);
+  expect(said().filter((m) => m.topic === 'Several hosts down').map((m) => m.content)).toEqual([
     '🌩️ More hosts in the same storm (5 hosts now):\n- **vm-04.example.org**: HTTPS is down on vm-04.example.org — #**SRE # Critical>vm-04.example.org**',
   ]);
   // Quiet for longer than the window: over. Non-critical alerts never count.
-  clock.advance(6 * 60_000);
-  app.tick(clock.now());
+  await bot.advance(6 * 60_000);
   for (const [i, host] of ['db-01', 'db-02', 'db-03', 'db-04', 'db-05'].entries()) await alert({ host, eventId: String(300 + i), triggerId: String(400 + i), trigger: 'Disk is slow', severity: 'Warning' });
-  app.tick(clock.now());
-  expect(drainMessages(store).filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  expect(store.getState('runbook.storm')).toBe('');
+  tick();
+  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
+  expect(bot.store.getState('runbook.storm')).toBe('');
 });
 
 test('the storm survives a restart (no second announcement)', async () => {
   await start();
-  const before: { topic: string }[] = [];
+  const before: Reply[] = [];
   for (const [i, host] of ['a', 'b', 'c', 'd'].entries()) before.push(...(await alert({ host, eventId: String(500 + i), triggerId: String(600 + i), trigger: 'Host is unreachable' })));
-  clock.advance(2_000);
-  app.tick(clock.now());
-  before.push(...drainMessages(store));
+  await bot.advance(2_000);
+  before.push(...said());
   expect(before.filter((m) => m.topic === 'Several hosts down')).toHaveLength(1);
-  const config = testConfig({ timezone: 'Europe/Amsterdam' });
-  const api = new MemoryZulip();
-  app = createApp({ config, api, store, me: await api.me(), log: silentLogger, clock, ticker: { start: () => {}, stop: async () => {} } });
-  clock.advance(5_000);
+  await bot.restart(); // a new app over the same store
+  bot.clock.advance(5_000);
   await alert({ host: 'e', eventId: '600', triggerId: '700', trigger: 'Host is unreachable' });
-  clock.advance(2_000);
-  app.tick(clock.now());
-  expect(drainMessages(store).filter((m) => m.topic === 'Several hosts down')).toEqual([]);
+  await bot.advance(2_000);
+  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
 });
 
 test('alerts arriving together are named together in one message (looked at once the burst settles)', async () => {
   await start();
   for (const [i, host] of ['a', 'b', 'c', 'd', 'e'].entries()) {
     await alert({ host, eventId: String(800 + i), triggerId: String(900 + i), trigger: 'Host is unreachable' });
-    clock.advance(300);
-    app.tick(clock.now()); // rounds during the burst: not yet
+    await bot.advance(300); // rounds during the burst: not yet
   }
-  expect(drainMessages(store).filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  clock.advance(1_500);
-  app.tick(clock.now());
-  const storm = drainMessages(store).filter((m) => m.topic === 'Several hosts down');
+  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
+  await bot.advance(1_500);
+  const storm = said().filter((m) => m.topic === 'Several hosts down');
   expect(storm).toHaveLength(1);
   expect(storm[0]!.content).toMatch(/^🌩️ \*\*Critical problems on 5 hosts within 5m\.\*\*/);
-  clock.advance(2 * 60_000);
-  app.tick(clock.now());
-  expect(drainMessages(store)).toEqual([]);
+  await bot.advance(2 * 60_000);
+  expect(said()).toEqual([]);
 });
 
 test('a long burst is looked at 10 s after its first alert at the latest', async () => {
@@ -190,9 +149,8 @@ test('a long burst is looked at 10 s after its first alert at the latest', async
   let announcedAt: number | undefined;
   for (let i = 0; i < 30 && announcedAt === undefined; i++) {
     await alert({ host: `h-${i}`, eventId: String(1000 + i), triggerId: String(1100 + i), trigger: 'Host is unreachable' });
-    clock.advance(500);
-    app.tick(clock.now());
-    if (drainMessages(store).some((m) => m.topic === 'Several hosts down')) announcedAt = i;
+    await bot.advance(500);
+    if (said().some((m) => m.topic === 'Several hosts down')) announcedAt = i;
   }
   expect(announcedAt).toBe(19); // the 20th alert, 10 s after the first
 });

@@ -10,7 +10,7 @@ import type { BotConfig } from '../../config/schema';
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { neutralizeMentions, topicLink } from '../../core/text';
+import { outside, topicLink } from '../../core/text';
 import { isResolvedTopic } from '../../domain/topics';
 import type { TopicRef } from '../../domain/incident';
 import type { AdviceStore, IncidentStore, StateStore, Transactional } from '../../store/store';
@@ -138,10 +138,10 @@ export class RunbookAdvisor {
 export function renderStorm(post: StormPost, opens: readonly OpenDetail[], within: number): string {
   const lines = post.hosts.map((host) => {
     const mine = opens.filter((o) => o.host === host).sort((a, b) => a.at - b.at);
-    const names = [...new Set(mine.map((o) => neutralizeMentions(o.triggerName)))];
+    const names = [...new Set(mine.map((o) => outside(o.triggerName)))];
     const shown = names.slice(0, MAX_TRIGGERS_PER_HOST).join('; ') + (names.length > MAX_TRIGGERS_PER_HOST ? `; +${names.length - MAX_TRIGGERS_PER_HOST} more` : '');
     const where = mine.at(-1);
-    return `- **${neutralizeMentions(host)}**: ${shown}${where ? ` — ${topicLink(where.stream, where.topic)}` : ''}`;
+    return `- **${outside(host)}**: ${shown}${where ? ` — ${topicLink(where.stream, where.topic)}` : ''}`;
   });
   if (post.kind === 'follow-up') {
     return [`🌩️ More hosts in the same storm (${post.total} hosts now):`, ...lines].join('\n');

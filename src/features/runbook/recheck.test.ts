@@ -1,17 +1,11 @@
 /** !recheck against a scripted Zabbix: check-now for the firing triggers' items, a bounded wait, the report. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createApp } from '../../app/app';
 import { ManualClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import type { Incident } from '../../domain/incident';
 import { NO_ZABBIX_TEXT, RecheckService } from './recheck';
-import { openSqliteStore } from '../../store/sqlite-store';
 import { ZabbixError, type ZabbixApi } from '../../zabbix/client';
-import { incident, T0, testConfig } from '../../../test/support/factories';
-import { MemoryZulip } from '../../../test/support/memory-zulip';
-import { drainMessages } from '../../../test/support/outbox';
+import { incident, T0 } from '../../../test/support/factories';
+import { inProcessBot } from '../../../test/support/harness';
 
 type Trigger = { triggerId: string; itemIds: string[]; value: 0 | 1; description: string };
 
@@ -172,16 +166,11 @@ test('one recheck per topic at a time; no Zabbix incident; no Zabbix at all', as
 });
 
 test('wired in the app: !recheck without Zabbix says so plainly; listed in !help', async () => {
-  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-recheck-')), 'bot.db'));
-  const clock = new ManualClock(T0);
-  const api = new MemoryZulip();
-  const app = createApp({ config: testConfig(), api, store, me: await api.me(), log: silentLogger, clock, ticker: { start: () => {}, stop: async () => {} } });
-  const base = { streamId: 1, stream: 'SRE # Critical', topic: 'web-01', senderId: 2, senderEmail: 'ann@example.org', senderName: 'Ann Smith', client: 'website', timestamp: T0 / 1000 };
-  await app.bot.onMessage({ ...base, id: 1, content: '!recheck' });
-  await app.bot.onMessage({ ...base, id: 2, content: '!help' });
-  const out = drainMessages(store);
+  const bot = await inProcessBot({ at: T0 });
+  await bot.say('!recheck', { topic: 'web-01' });
+  await bot.say('!help', { topic: 'web-01' });
+  const out = bot.replies();
   expect(out[0]!.content).toBe(NO_ZABBIX_TEXT);
   expect(out[0]!.content).toMatch(/^`!recheck` needs the Zabbix API, and this bot has none configured/);
   expect(out[1]!.content).toContain('| `!recheck` | in an incident\'s topic: has Zabbix execute the items behind its firing triggers now');
-  store.close();
 });

@@ -7,7 +7,7 @@
 import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import { hostTopic, isResolvedTopic } from '../../domain/topics';
 import type { Incident, TopicRef } from '../../domain/incident';
 import type { IncidentStore } from '../../store/store';
@@ -47,7 +47,7 @@ function triggersOf(incidents: readonly Incident[]): Incident[] {
   return [...latest.values()].sort((a, b) => b.openedAt - a.openedAt).slice(0, MAX_TRIGGERS);
 }
 
-const short = (err: unknown) => neutralizeMentions((err as Error).message ?? String(err)).slice(0, 300);
+const short = (err: unknown) => outside((err as Error).message ?? String(err), { max: 300 });
 /** Zabbix's reason without the method prefix: "Invalid params. Cannot send request: wrong item type." */
 const refusal = (err: unknown) => short(err).replace(/^Zabbix [\w.]+:\s*/, '');
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -56,7 +56,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export function renderRecheckReport(incidents: readonly Incident[], states: ReadonlyMap<string, TriggerState>, opts: { executed: number; waitedMs: number; topicResolved?: boolean }): string {
   const lines = incidents.map((i) => {
     const s = states.get(i.triggerId);
-    const name = `**${neutralizeMentions(i.triggerName)}** (event ${i.eventId})`;
+    const name = `**${outside(i.triggerName)}** (event ${i.eventId})`;
     if (!s) return `- ❓ ${name}: Zabbix does not know this trigger (any more?)`;
     if (s.value === 0) return `- ✅ ${name}: OK — no longer firing${i.status !== 'resolved' ? ' (the OK post or the next sync closes it here)' : ''}`;
     return `- 🔥 ${name}: **still firing**`;
@@ -123,15 +123,15 @@ export class RecheckService {
       const unknown = incidents.filter((i) => !before.has(i.triggerId));
       const ok = incidents.filter((i) => before.has(i.triggerId));
       const parts = [
-        ok.length > 0 ? `✅ Zabbix says no trigger of this topic fires (${ok.map((i) => `**${neutralizeMentions(i.triggerName)}**`).join(', ')}): nothing to recheck.` : undefined,
-        unknown.length > 0 ? `❓ Zabbix does not know ${unknown.map((i) => `**${neutralizeMentions(i.triggerName)}**`).join(', ')} (any more?).` : undefined,
+        ok.length > 0 ? `✅ Zabbix says no trigger of this topic fires (${ok.map((i) => `**${outside(i.triggerName)}**`).join(', ')}): nothing to recheck.` : undefined,
+        unknown.length > 0 ? `❓ Zabbix does not know ${unknown.map((i) => `**${outside(i.triggerName)}**`).join(', ')} (any more?).` : undefined,
       ];
       reply(parts.filter(Boolean).join('\n'));
       return;
     }
     const itemIds = [...new Set(targets.flatMap((i) => before.get(i.triggerId)?.itemIds ?? []))];
     const { executed, refused } = await this.checkNow(zabbix, itemIds);
-    const names = targets.map((i) => `**${neutralizeMentions(i.triggerName)}**`).join(', ');
+    const names = targets.map((i) => `**${outside(i.triggerName)}**`).join(', ');
     const refusedText = refused.length > 0 ? ` Zabbix cannot execute ${plural(refused.length, 'item')} now (${refused[0]?.why}) — trapper and active-agent items only update when data arrives.` : '';
     if (executed.length > 0) reply(`🔄 Asked Zabbix to execute ${plural(executed.length, 'item')} now for ${names}; I'll report each trigger's state within ${formatDuration(this.deps.waitMs)}.${refusedText}`);
     else if (refusedText) reply(`🔄${refusedText}`);

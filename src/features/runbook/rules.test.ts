@@ -1,7 +1,9 @@
 /** Runbook rules, the client-prompt exceptions and the runbook config: pure, time passed in. */
 import { validateConfig } from '../../config/load';
 import type { IncidentClass } from '../../domain/classes';
-import { clientException, matchRules, needsClientPrompt, renderAdvice, weekdayOf, CLIENT_PROMPT, type AlertFacts } from './rules';
+import fc from 'fast-check';
+import { clientException, matchRules, needsClientPrompt, renderAdvice, weekdayOf, CLIENT_PROMPT, MATCH_CHARS, type AlertFacts } from './rules';
+import { CERT_EXPIRING_SOON, HTTPS_DOWN, NO_BACKUP, SSH_DOWN } from '../../domain/runbook';
 import { testConfig } from '../../../test/support/factories';
 
 const SATURDAY = Date.parse('2026-11-21T12:00:00Z');
@@ -63,6 +65,49 @@ describe('default rules (the process)', () => {
     expect(names({ host: 'web-01.example.org', triggerName: 'HTTPS is down on web-01', at: SUNDAY })).toEqual([]);
     expect(names({ host: 'gitlab-runner.example.org', triggerName: 'HTTPS is down', at: SUNDAY })).toEqual([]);
     expect(names({ host: 'git.example.org', triggerName: 'SSH service is down on git.example.org', at: SUNDAY })).toEqual(['SSH service down']);
+  });
+
+  test('the rewritten defaults match exactly what the old ones did (red-team finding 8: same matches, linear time)', () => {
+    const OLD: Record<string, string> = {
+      SSH_DOWN: String.raw`\bssh\b.*\b(is down|down|not running|unreachable|unavailable|not responding)\b`,
+      NO_BACKUP: String.raw`\b(no|missing)\b.*\bbackups?\b|\bbackups?\b.*\b(missing|too old|older than|not (done|made|run|completed))\b`,
+      HTTPS_DOWN: String.raw`\bhttps\b.*\b(down|unreachable|unavailable|not responding)\b`,
+      CERT_EXPIRING_SOON: String.raw`\bcert(ificate)?s?\b.*\bexpir(es|ing|y)\b.*(<|less than|under|within|in)\s*(24\s*h(ours?)?|1\s*day|one day)\b`,
+    };
+    const NEW: Record<string, string> = { SSH_DOWN, NO_BACKUP, HTTPS_DOWN, CERT_EXPIRING_SOON };
+    // Names built from each pattern's parts, in or out of order, some replaced by near misses, with noise between.
+    const SLOTS: Record<string, string[][]> = {
+      SSH_DOWN: [['ssh', 'SSH', 'sshd', 'x'], ['is down', 'down', 'not running', 'unreachable', 'unavailable', 'not responding', 'downtime']],
+      NO_BACKUP: [['no', 'missing', 'not', 'x'], ['backup', 'backups', 'backuping'], ['missing', 'too old', 'older than', 'not done', 'not made', 'not run', 'not completed', 'ok']],
+      HTTPS_DOWN: [['https', 'HTTPS', 'http', 'x'], ['down', 'unreachable', 'unavailable', 'not responding', 'up']],
+      CERT_EXPIRING_SOON: [['cert', 'certs', 'certificate', 'Certificates', 'cart'], ['expires', 'expiring', 'expiry', 'expired'], ['in', 'within', 'under', 'less than', '<', 'for'], ['24', '24h', '24 hours', '1 day', 'one day', '7 days', '1 week']],
+    };
+    const sep = fc.constantFrom(' ', '', '  ', '\t', '-', '\n', ': ');
+    const noise = fc.oneof(fc.constant(''), fc.constant(''), fc.constant(''), fc.array(fc.constantFrom('x', 'web-01', 'is', 'in', 'no', 'down', 'ssh', 'cert', 'expires', '24'), { maxLength: 2 }).map((ws) => ws.join(' ')));
+    const nameFor = (slots: string[][]) =>
+      fc
+        .tuple(fc.tuple(...slots.map((words) => fc.constantFrom(...words))), fc.array(fc.tuple(sep, noise, sep), { minLength: slots.length + 1, maxLength: slots.length + 1 }), fc.integer({ min: 0, max: 3 }).map((n) => n === 0))
+        .map(([words, gaps, reversed]) => (reversed ? [...words].reverse() : words).reduce((text, w, k) => text + gaps[k]!.join('') + w, '') + gaps[slots.length]!.join(''));
+    for (const key of Object.keys(OLD)) {
+      const before = new RegExp(OLD[key]!, 'i');
+      const after = new RegExp(NEW[key]!, 'i');
+      let matched = 0;
+      fc.assert(
+        fc.property(nameFor(SLOTS[key]!), (text) => {
+          if (before.test(text)) matched++;
+          return before.test(text) === after.test(text);
+        }),
+        { numRuns: 5000, seed: 8 },
+      );
+      expect([key, matched > 150]).toEqual([key, true]); // both answers are asked for (of 5000)
+    }
+  });
+
+  test(`rules see the first ${MATCH_CHARS} characters of a trigger or host name`, () => {
+    const filler = 'x'.repeat(MATCH_CHARS);
+    expect(names({ triggerName: `SSH service is down on web-01 ${filler}` })).toEqual(['SSH service down']);
+    expect(names({ triggerName: `${filler} SSH service is down on web-01` })).toEqual([]);
+    expect(clientException(rb.clientPrompt.exceptions, { triggerName: 'SSL certificate is expiring in < 24 hours', host: `h${filler}` })?.name).toMatch(/^Certificate expiring/);
   });
 
   test('weekdays are counted in the time zone', () => {
@@ -158,6 +203,20 @@ describe('validation at start-up', () => {
     expect(errorsOf({ rules })).toEqual(['runbook.rules.2.trigger: invalid regular expression: /SSH (down/i: Unterminated group (rule "broken")']);
     expect(errorsOf({ rules: [{ name: 'h', host: '[', hint: 'h' }] })).toEqual(['runbook.rules.0.host: invalid regular expression: /[/i: Unterminated character class (rule "h")']);
     expect(errorsOf({ clientPrompt: { exceptions: [{ name: 'x', trigger: '*' }] } })).toEqual(['runbook.clientPrompt.exceptions.0.trigger: invalid regular expression: /*/i: Nothing to repeat (rule "x")']);
+  });
+
+  test('a pattern that can backtrack catastrophically is a config error naming the rule (red-team finding 8)', () => {
+    const rules = [
+      { name: 'ok', trigger: 'disk.*full', hint: 'h' },
+      { name: 'greedy', trigger: '(\\w+\\s?)+$', hint: 'h' },
+    ];
+    expect(errorsOf({ rules })).toEqual([
+      'runbook.rules.1.trigger: regular expression /(\\w+\\s?)+$/i can take exponential or runaway time on a long name: nested repetition: `(\\w+\\s?)+` repeats a part that itself repeats over the same characters, like `(a+)+`; rewrite it (rule "greedy")',
+    ]);
+    expect(errorsOf({ clientPrompt: { exceptions: [{ name: 'certs', trigger: 'cert.*expir.*in.*\\s*24' }] } })).toEqual([
+      expect.stringMatching(/^runbook\.clientPrompt\.exceptions\.0\.trigger: regular expression .* three unbounded repetitions in a row .*\(rule "certs"\)$/),
+    ]);
+    expect(errorsOf({ rules: [{ name: 'hosts', host: '^(a|a)*$', hint: 'h' }] })[0]).toMatch(/^runbook\.rules\.0\.host: .*overlapping alternatives.*\(rule "hosts"\)$/);
   });
 
   test('other mistakes name their key', () => {

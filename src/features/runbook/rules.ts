@@ -3,7 +3,7 @@
  * prompt, and how both read in chat. Pure: the alert's time comes in.
  */
 import { dateFormat } from '../../core/time-format';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import type { IncidentClass } from '../../domain/classes';
 import type { ClientException, RunbookRule } from '../../config/runbook-schema';
 import type { Weekday } from '../../domain/runbook';
@@ -24,10 +24,17 @@ export function weekdayOf(at: number, timeZone: string): Weekday {
   return dateFormat('en-US', { timeZone, weekday: 'short' }).format(at).toLowerCase() as Weekday;
 }
 
+/**
+ * How much of a trigger or host name the patterns see. Trigger names come from Zabbix and can
+ * carry item values of any length; a pattern's cost grows with the text (polynomially for some
+ * that the start-up check lets through, such as `a.*b.*c`), so it is bounded here.
+ */
+export const MATCH_CHARS = 1000;
+
 function matches(m: { trigger?: RegExp; host?: RegExp }, facts: Pick<AlertFacts, 'triggerName' | 'host'>): boolean {
   if (!m.trigger && !m.host) return false;
-  if (m.trigger && !m.trigger.test(facts.triggerName)) return false;
-  if (m.host && !m.host.test(facts.host)) return false;
+  if (m.trigger && !m.trigger.test(facts.triggerName.slice(0, MATCH_CHARS))) return false;
+  if (m.host && !m.host.test(facts.host.slice(0, MATCH_CHARS))) return false;
   return true;
 }
 
@@ -55,10 +62,10 @@ export function needsClientPrompt(config: { enabled: boolean; exceptions: readon
 export function renderHints(rules: readonly RunbookRule[]): string {
   return rules
     .map((r) => {
-      const hint = neutralizeMentions(r.hint);
+      const hint = outside(r.hint, { max: 1500 });
       // The link goes before a final full stop: "… our custom SSH configuration ([link](…))."
       const text = r.link ? `${hint.replace(/\.$/, '')} ([link](${r.link}))${hint.endsWith('.') ? '.' : ''}` : hint;
-      return `💡 **Runbook — ${neutralizeMentions(r.name)}:** ${text}`;
+      return `💡 **Runbook — ${outside(r.name, { max: 100 })}:** ${text}`;
     })
     .join('\n');
 }

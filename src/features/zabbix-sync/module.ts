@@ -12,7 +12,7 @@ export function zabbixSyncModule(sync: ZabbixSync): BotModule {
     jobs: [sync.acknowledgeJob],
     onIncidentChange: (change, jobs) => {
       if (change.kind !== 'acknowledged') return;
-      const job = ZabbixSync.ackJob(change.incidents, change.by, change.note, change.where);
+      const job = ZabbixSync.ackJob(change.incidents, change.by, change.note, change.where, change.messageId);
       if (job) jobs.enqueue(ZABBIX_ACK_JOB, job);
     },
     tick: (now) => sync.maybeRun(now),

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ManualClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import { IncidentLifecycle } from '../incidents/lifecycle';
@@ -10,14 +7,15 @@ import { ZabbixSync } from './sync';
 import { OutboxSpeaker } from '../../zulip/speaker';
 import { incident, T0, testConfig } from '../../../test/support/factories';
 import { drainMessages } from '../../../test/support/outbox';
+import { tempDbPath } from '../../../test/support/temp';
 
 function zevent(p: Partial<ZabbixEvent>): ZabbixEvent {
   return { eventId: '1', triggerId: '100', name: 'HTTPS is down', clock: T0 / 1000, severity: 'High', acknowledged: false, resolved: false, hosts: [{ hostId: '1', host: 'web-01', name: 'web-01' }], acknowledges: [], ...p };
 }
 
-function setup() {
-  const config = testConfig({ zabbix: { url: 'https://zbx.example.org', token: 't', syncEvery: '1m' } });
-  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'sre-sync-')), 'bot.db'));
+function setup(zabbixConfig: Record<string, unknown> = {}) {
+  const config = testConfig({ zabbix: { url: 'https://zbx.example.org', token: 't', syncEvery: '1m', ...zabbixConfig } });
+  const store = openSqliteStore(tempDbPath('sre-sync-'));
   const clock = new ManualClock(T0 + 60_000);
   const speaker = new OutboxSpeaker(store, clock);
   const lifecycle = new IncidentLifecycle({ store, speaker, sla: config.sla, clock, log: silentLogger, userName: async () => 'Ann', jobs: { enqueue: () => {} } });
@@ -76,6 +74,57 @@ test('problems whose alert never arrived are posted in the right stream and topi
   expect(msg).toMatchObject({ stream: 'SRE ## Non-critical', topic: 'db-01' });
   expect(msg!.content).toContain('its alert never arrived here');
   expect(msg!.content).toContain('PROBLEM (Average) alert on [db-01](https://zbx.example.org/tr_events.php?triggerid=300&eventid=77):');
+});
+
+test('problems a maintenance suppresses are not adopted as lost webhooks, whether problem.get or the event re-check says so', async () => {
+  const { sync, state, store, clock, said } = setup();
+  await sync.run();
+  clock.set(T0 + 10 * 60_000);
+  const at = (T0 + 2 * 60_000) / 1000;
+  state.problems = [
+    { eventId: '81', triggerId: '310', name: 'Suppressed in problem.get', clock: at, severity: 'High', acknowledged: false, suppressed: true },
+    { eventId: '82', triggerId: '311', name: 'Suppressed by the time of event.get', clock: at, severity: 'High', acknowledged: false, suppressed: false },
+    { eventId: '83', triggerId: '312', name: 'Not suppressed', clock: at, severity: 'High', acknowledged: false },
+  ];
+  state.events = [
+    zevent({ eventId: '81', triggerId: '310', name: 'Suppressed in problem.get', clock: at, suppressed: true }),
+    zevent({ eventId: '82', triggerId: '311', name: 'Suppressed by the time of event.get', clock: at, suppressed: true }),
+    zevent({ eventId: '83', triggerId: '312', name: 'Not suppressed', clock: at, suppressed: false }),
+  ];
+  expect(await sync.run()).toMatchObject({ lost: 1 });
+  expect(store.getIncident('81')).toBeUndefined();
+  expect(store.getIncident('82')).toBeUndefined();
+  expect(store.getIncident('83')).toMatchObject({ status: 'open' });
+  expect(said().map((m) => m.content.split('\n').at(-1))).toEqual(['* Not suppressed']);
+  expect(await sync.run()).toMatchObject({ lost: 0 });
+});
+
+test('problems of severities outside zabbix.severities are not adopted as lost webhooks', async () => {
+  const { sync, state, store, clock, said } = setup({ severities: ['Average', 'High', 'Disaster'] });
+  await sync.run();
+  clock.set(T0 + 10 * 60_000);
+  const at = (T0 + 2 * 60_000) / 1000;
+  state.problems = [
+    { eventId: '91', triggerId: '320', name: 'Some info', clock: at, severity: 'Information', acknowledged: false },
+    { eventId: '92', triggerId: '321', name: 'A warning', clock: at, severity: 'Warning', acknowledged: false },
+    { eventId: '93', triggerId: '322', name: 'Disk full', clock: at, severity: 'Average', acknowledged: false },
+    // problem.get said High, but the event's severity was changed to Warning in Zabbix since.
+    { eventId: '94', triggerId: '323', name: 'Downgraded', clock: at, severity: 'High', acknowledged: false },
+  ];
+  state.events = [
+    zevent({ eventId: '91', triggerId: '320', name: 'Some info', severity: 'Information', clock: at }),
+    zevent({ eventId: '92', triggerId: '321', name: 'A warning', severity: 'Warning', clock: at }),
+    zevent({ eventId: '93', triggerId: '322', name: 'Disk full', severity: 'Average', clock: at }),
+    zevent({ eventId: '94', triggerId: '323', name: 'Downgraded', severity: 'Warning', clock: at }),
+  ];
+  expect(await sync.run()).toMatchObject({ lost: 1 });
+  expect(['91', '92', '94'].map((id) => store.getIncident(id))).toEqual([undefined, undefined, undefined]);
+  expect(store.getIncident('93')).toMatchObject({ severity: 'Average', stream: 'SRE ## Non-critical' });
+  expect(said()).toHaveLength(1);
+});
+
+test('zabbix.severities defaults to all six Zabbix severities', () => {
+  expect(testConfig().zabbix.severities).toEqual(['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster']);
 });
 
 test('Zabbix down: said once in the general stream; recovery said once; chat acks still count', async () => {

@@ -8,14 +8,14 @@ import { type BotConfig } from '../../config/schema';
 import { streamForClass } from '../../domain/classes';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { neutralizeMentions } from '../../core/text';
+import { outside } from '../../core/text';
 import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
 import { acknowledge, resolve, type Incident, type TopicRef } from '../../domain/incident';
 import { isZabbixEventId } from '../../domain/event-ids';
 import type { JobHandler } from '../../pipeline/jobs';
 import type { IncidentStore, StateStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
-import { SEVERITY_CLASS } from '../../domain/classes';
+import { SEVERITY_CLASS, type Severity } from '../../domain/classes';
 import type { ZabbixApi, ZabbixEvent } from '../../zabbix/client';
 
 const FAILING_KEY = 'zabbix.sync.failing';
@@ -30,6 +30,8 @@ export const ZABBIX_ACK_JOB = 'zabbix.acknowledge';
 export interface ZabbixAckJob extends TopicRef {
   eventIds: string[];
   message: string;
+  /** The `!ack` message: gets ✅ when Zabbix has the acknowledgement. */
+  messageId?: number;
 }
 
 function isZabbixEvent(i: Incident): boolean {
@@ -79,24 +81,25 @@ export class ZabbixSync {
     run: async (job) => {
       await this.deps.zabbix.acknowledge(job.eventIds, job.message);
       this.deps.log.info({ eventIds: job.eventIds }, 'acknowledged in Zabbix');
+      if (job.messageId !== undefined) this.deps.speaker.react(job.messageId, 'check');
     },
     reportFailure: (job, err) => {
       this.deps.log.warn({ err: err.message, eventIds: job.eventIds }, 'acknowledging in Zabbix failed; retrying');
       this.deps.speaker.say(
         job.stream,
         job.topic,
-        `⚠️ Could not acknowledge in Zabbix yet (${neutralizeMentions(err.message).slice(0, 300)}); the acknowledgement here still counts, and I keep trying until Zabbix answers — acknowledge there by hand if Zabbix is calling someone.`,
+        `⚠️ Could not acknowledge in Zabbix yet (${outside(err.message, { max: 300 })}); the acknowledgement here still counts, and I keep trying until Zabbix answers — acknowledge there by hand if Zabbix is calling someone.`,
       );
     },
     giveUp: (job, err) => {
-      this.deps.speaker.say(job.stream, job.topic, `⚠️ Gave up acknowledging event ${job.eventIds.join(', ')} in Zabbix (${neutralizeMentions(err.message).slice(0, 300)}): please acknowledge it there by hand.`);
+      this.deps.speaker.say(job.stream, job.topic, `⚠️ Gave up acknowledging event ${job.eventIds.join(', ')} in Zabbix (${outside(err.message, { max: 300 })}): please acknowledge it there by hand.`);
     },
   };
 
   /** The job for a chat acknowledgement of Zabbix problems; undefined when none of them is Zabbix's. */
-  static ackJob(acked: readonly Incident[], by: string, note: string | undefined, where: TopicRef): ZabbixAckJob | undefined {
+  static ackJob(acked: readonly Incident[], by: string, note: string | undefined, where: TopicRef, messageId?: number): ZabbixAckJob | undefined {
     const eventIds = acked.filter((i) => isZabbixEventId(i.eventId)).map((i) => i.eventId);
-    return eventIds.length === 0 ? undefined : { eventIds, message: `${note ?? 'Acknowledged'} — ${by} (via Zulip)`, ...where };
+    return eventIds.length === 0 ? undefined : { eventIds, message: `${note ?? 'Acknowledged'} — ${by} (via Zulip)`, stream: where.stream, topic: where.topic, ...(messageId !== undefined ? { messageId } : {}) };
   }
 
   /** Zabbix's view of whether the incidents' triggers still fire (for the ✔ check). */
@@ -127,7 +130,7 @@ export class ZabbixSync {
         this.deps.speaker.say(
           this.deps.config.streams.general,
           'Zabbix sync',
-          `⚠️ Zabbix sync is failing (${neutralizeMentions(this.lastError).slice(0, 300)}). The bot keeps working from chat; acknowledgements may need doing in Zabbix by hand. I'll say when it recovers.`,
+          `⚠️ Zabbix sync is failing (${outside(this.lastError, { max: 300 })}). The bot keeps working from chat; acknowledgements may need doing in Zabbix by hand. I'll say when it recovers.`,
         );
       }
       return undefined;
@@ -152,9 +155,9 @@ export class ZabbixSync {
     const since = Number(store.getState(FIRST_SYNC_KEY) ?? NaN);
     if (Number.isNaN(since)) store.setState(FIRST_SYNC_KEY, String(now));
     const from = Number.isNaN(since) ? now : Math.max(since, now - 86_400_000);
-    const problems = (await zabbix.problems({ sinceSec: Math.floor(from / 1000) })).filter((p) => p.clock * 1000 < now - LOST_GRACE_MS && !store.getIncident(p.eventId));
+    const problems = (await zabbix.problems({ sinceSec: Math.floor(from / 1000) })).filter((p) => p.clock * 1000 < now - LOST_GRACE_MS && this.adoptable(p) && !store.getIncident(p.eventId));
     if (problems.length > 0) {
-      for (const e of await zabbix.events(problems.map((p) => p.eventId))) if (!e.resolved) this.adoptLost(e, result);
+      for (const e of await zabbix.events(problems.map((p) => p.eventId))) if (!e.resolved && this.adoptable(e)) this.adoptLost(e, result);
     }
     if (result.acknowledged + result.resolved + result.lost > 0) this.deps.log.info({ ...result }, 'Zabbix sync applied changes');
     return result;
@@ -166,7 +169,7 @@ export class ZabbixSync {
     if (e.resolved) {
       store.transaction(() => {
         lifecycle.save(resolve(incident, { at: now, by: 'Zabbix', resolution: 'zabbix' }), { eventId: incident.eventId, at: now, kind: 'resolved', actor: 'Zabbix', detail: 'resolved in Zabbix (sync)' });
-        speaker.say(incident.stream, incident.topic, `✅ Zabbix reports **${neutralizeMentions(incident.triggerName)}** (event ${incident.eventId}) resolved.`);
+        speaker.say(incident.stream, incident.topic, `✅ Zabbix reports **${outside(incident.triggerName)}** (event ${incident.eventId}) resolved.`);
       });
       result.resolved++;
       return;
@@ -177,10 +180,19 @@ export class ZabbixSync {
       const note = ack?.message || undefined;
       store.transaction(() => {
         lifecycle.save(acknowledge(incident, { at: now, by: `${by} (Zabbix)`, ...(note ? { note } : {}) }), { eventId: incident.eventId, at: now, kind: 'acknowledged', actor: `${by} (Zabbix)`, ...(note ? { detail: note } : {}) });
-        speaker.say(incident.stream, incident.topic, `👍 Acknowledged in Zabbix by ${neutralizeMentions(by)}: **${neutralizeMentions(incident.triggerName)}** (event ${incident.eventId})${note ? ` — ${neutralizeMentions(note)}` : ''}`);
+        speaker.say(incident.stream, incident.topic, `👍 Acknowledged in Zabbix by ${outside(by, { max: 100 })}: **${outside(incident.triggerName)}** (event ${incident.eventId})${note ? ` — ${outside(note, { max: 1000 })}` : ''}`);
       });
       result.acknowledged++;
     }
+  }
+
+  /**
+   * Whether a problem without an alert post is a lost webhook worth posting: not one a maintenance
+   * suppresses (Zabbix's action stays quiet about it on purpose), and of a severity in
+   * `zabbix.severities` (the ones the action posts).
+   */
+  private adoptable(p: { severity: Severity; suppressed?: boolean }): boolean {
+    return p.suppressed !== true && this.deps.config.zabbix.severities.includes(p.severity);
   }
 
   /** A problem Zabbix has whose alert never reached the chat: post it where it belongs and track it. */
@@ -215,7 +227,7 @@ export class ZabbixSync {
       speaker.say(
         stream,
         host,
-        `🛰️ Zabbix has this problem, but its alert never arrived here (lost webhook?). Tracking it now:\nPROBLEM (${e.severity}) alert on [${neutralizeMentions(host)}](${link}):\n* ${neutralizeMentions(e.name)}`,
+        `🛰️ Zabbix has this problem, but its alert never arrived here (lost webhook?). Tracking it now:\nPROBLEM (${e.severity}) alert on [${outside(host)}](${link}):\n* ${outside(e.name)}`,
       );
     });
     result.lost++;

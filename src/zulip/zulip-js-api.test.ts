@@ -1,0 +1,103 @@
+/**
+ * The adapter through the real zulip-js against the fake Zulip: HTTP statuses reach ZulipError
+ * (zulip-js hides them), a timed-out request's late answer, send keys, reactions.
+ */
+import { FakeZulip, type FakeUser } from '../../test/support/fake-zulip';
+import type { ZulipApi } from './api';
+import { SEND_KEY_ROOM, ZulipError } from './api';
+import { createZulipJsApi, splitSendKey, withSendKey } from './zulip-js-api';
+
+let fake: FakeZulip;
+let bot: FakeUser;
+let ann: FakeUser;
+let api: ZulipApi;
+
+beforeEach(async () => {
+  fake = await FakeZulip.start({ heartbeatMs: 200 });
+  bot = fake.addUser({ email: 'sre-bot@example.org', fullName: 'SRE Bot', isBot: true });
+  ann = fake.addUser({ email: 'ann@example.org', fullName: 'Ann Smith' });
+  fake.addStream('S');
+  api = await createZulipJsApi({ site: fake.url, email: bot.email, apiKey: bot.apiKey }, { requestTimeoutMs: 300 });
+});
+
+afterEach(async () => {
+  await fake.stop();
+});
+
+async function failure(p: Promise<unknown>): Promise<ZulipError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ZulipError);
+    return err as ZulipError;
+  }
+  throw new Error('expected a failure');
+}
+
+test('the HTTP status reaches the error: every 5xx is retryable whatever its body, a 4xx refusal is not', async () => {
+  const send = () => api.sendStreamMessage('S', 't', 'x');
+  fake.failNext(1, { status: 500, method: 'POST', body: 'json' });
+  const json500 = await failure(send());
+  expect(json500).toMatchObject({ kind: 'api', status: 500, code: undefined });
+  expect(json500.retryable).toBe(true);
+  expect(json500.unclear).toBe(true);
+
+  fake.failNext(1, { status: 503, method: 'POST', body: 'json', code: 'BAD_REQUEST' });
+  expect(await failure(send())).toMatchObject({ kind: 'api', status: 503, code: 'BAD_REQUEST', retryable: true });
+
+  fake.failNext(1, { status: 502, method: 'POST' }); // a proxy's HTML page
+  expect(await failure(send())).toMatchObject({ kind: 'network', status: 502, retryable: true, unclear: true });
+
+  fake.rateLimitNext(1, 2);
+  expect(await failure(send())).toMatchObject({ kind: 'api', status: 429, code: 'RATE_LIMIT_HIT', retryable: true, unclear: false });
+
+  const missing = await failure(api.sendStreamMessage('no such stream', 't', 'x'));
+  expect(missing).toMatchObject({ kind: 'api', status: 400, code: 'STREAM_DOES_NOT_EXIST', retryable: false, unclear: false });
+});
+
+test('a request past the timeout fails with `timeout`; its late answer is still told', async () => {
+  fake.delayNext(1, 600, { method: 'POST', path: /\/messages$/ });
+  const err = await failure(api.sendStreamMessage('S', 't', 'slow'));
+  expect(err).toMatchObject({ kind: 'timeout', retryable: true, unclear: true });
+  await expect(err.late).resolves.toBeUndefined();
+  expect(fake.messagesIn('S', 't')).toHaveLength(1);
+
+  fake.delayNext(1, 600, { method: 'POST', path: /\/messages$/ });
+  const refused = await failure(api.sendStreamMessage('no such stream', 't', 'slow'));
+  await expect(refused.late).rejects.toMatchObject({ kind: 'api', code: 'STREAM_DOES_NOT_EXIST' });
+});
+
+test('a send key travels invisibly with the message and is found again, in a stream and in a direct conversation', async () => {
+  await api.sendStreamMessage('S', 'one', '**Reminder**: see [the runbook](https://wiki.example.org/x)', '0123456789ab');
+  await api.sendStreamMessage('S', 'two', 'no key');
+  await api.sendDirectMessage([ann.email], 'Commands: `!help`', 'fedcba987654');
+  const stored = fake.messagesIn('S', 'one')[0]?.content ?? '';
+  expect(stored.startsWith('**Reminder**: see [the runbook](https://wiki.example.org/x) \u2063')).toBe(true);
+  expect(stored.replace(/[\u200b\u2060-\u2064]/g, '')).toBe('**Reminder**: see [the runbook](https://wiki.example.org/x) ');
+
+  expect(await api.sentKeys?.({ stream: 'S' }, bot.email, 50)).toEqual(new Set(['0123456789ab']));
+  expect(await api.sentKeys?.({ direct: [ann.email] }, bot.email, 50)).toEqual(new Set(['fedcba987654']));
+  expect(await api.sentKeys?.({ stream: 'S' }, ann.email, 50)).toEqual(new Set());
+  // Readers of history get the content without the key.
+  expect((await api.latestMessages({ stream: 'S', topic: 'one' }, 5)).map((m) => m.content)).toEqual(['**Reminder**: see [the runbook](https://wiki.example.org/x)']);
+});
+
+test('send keys: a closing code fence keeps its line; every key survives the round trip', () => {
+  // 'a' = 2,2 and '1' = 0,1 in base 4: U+2061 U+2061, U+200B U+2060.
+  expect(withSendKey('```\ncode\n```', 'a1')).toBe('```\ncode\n```\n\u2063\u2061\u2061\u200b\u2060\u2063');
+  const table = '| a | b |\n|---|---|\n| 1 | 2 |';
+  for (const key of ['0', 'f', '0123456789abcdef', 'deadbeef0042']) {
+    const text = withSendKey(table, key);
+    expect(splitSendKey(text)).toEqual({ content: table, key });
+    expect([...text].length - [...table].length).toBeLessThanOrEqual(SEND_KEY_ROOM);
+  }
+  expect(splitSendKey('plain text')).toEqual({ content: 'plain text' });
+  expect(() => withSendKey('x', 'XYZ')).toThrow(/hex/);
+});
+
+test('a reaction that exists already counts as done', async () => {
+  const m = fake.post(ann.email, 'S', 't', 'PROBLEM');
+  await api.addReaction(m.id, 'repeat');
+  await api.addReaction(m.id, 'repeat');
+  expect(fake.messagesIn('S', 't')[0]?.reactions).toHaveLength(1);
+});
