@@ -4,7 +4,7 @@
  * Test files (*.test.ts) are exempt from every rule and are not read.
  *
  * 1. Layers: a file may import only its own layer or lower ones.
- *      0 core/   1 domain/   2 adapters: config/ store/ zulip/ zabbix/ ops/ types/
+ *      0 core/   1 domain/   2 adapters: config/ store/ zulip/ zabbix/ gitlab/ ops/ types/
  *      3 pipeline/   4 features/<name>/   5 app/ and main.ts
  *    Relative imports are resolved to a path to find the target's layer. A file (or import
  *    target) under src/ that is in no layer fails: add its folder to LAYER_OF_DIR.
@@ -24,7 +24,7 @@ const LAYER_NAMES = ['core', 'domain', 'adapters', 'pipeline', 'features', 'app'
 const layerLabel = (layer: number): string => `${layer} (${LAYER_NAMES[layer] ?? '?'})`;
 const LAYER_OF_DIR = new Map<string, number>([
   ['core', 0], ['domain', 1],
-  ['config', 2], ['store', 2], ['zulip', 2], ['zabbix', 2], ['ops', 2], ['types', 2],
+  ['config', 2], ['store', 2], ['zulip', 2], ['zabbix', 2], ['gitlab', 2], ['ops', 2], ['types', 2],
   ['pipeline', 3], ['features', 4], ['app', 5],
 ]);
 
@@ -32,6 +32,7 @@ const LAYER_OF_DIR = new Map<string, number>([
 const LIBRARY_OWNERS = new Map<string, readonly string[]>([
   ['zulip-js', ['zulip/zulip-js-api.ts']],
   ['axios', ['zabbix/client.ts']],
+  ['@gitbeaker/rest', ['gitlab/client.ts']],
   ['better-sqlite3', ['store/sqlite-store.ts']],
   ['node-cron', ['ops/cron.ts']],
   ['pino', ['core/log.ts']], ['pino-pretty', ['core/log.ts']],

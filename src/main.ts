@@ -26,6 +26,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const config = loaded.config;
   if (argv.includes('--check-config')) {
+    // --- GitLab online check (issue 21): with --online, reach GitLab and name what is wrong. ---
+    if (argv.includes('--online') && config.gitlab.url !== undefined) {
+      const gl = require('./gitlab/client') as typeof import('./gitlab/client');
+      const lines = await gl.checkGitlab(config);
+      for (const line of lines) (gl.gitlabCheckFailed([line]) ? process.stderr : process.stdout).write(`${line}\n`);
+      if (gl.gitlabCheckFailed(lines)) return 2;
+    }
+    // --- end GitLab online check ---
     process.stdout.write('config ok\n');
     return 0;
   }
@@ -115,6 +123,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     config.zabbix.url && config.zabbix.token
       ? measured(new (require('./zabbix/client') as typeof import('./zabbix/client')).ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix')
       : undefined;
+  // GitLab (issue 21): its client (@gitbeaker/rest) is loaded only when configured.
+  const gitlab =
+    config.gitlab.url && config.gitlab.token && config.gitlab.project !== undefined
+      ? new (require('./gitlab/client') as typeof import('./gitlab/client')).GitlabClient({ url: config.gitlab.url, token: config.gitlab.token, project: config.gitlab.project })
+      : undefined;
+  if (gitlab && config.gitlab.webhookToken && config.http.port === undefined) log.warn('gitlab.webhookToken is set but http.port is not: the GitLab webhook is off (polling only)');
   app = createApp({
     config,
     api: measured(api, 'zulip'),
@@ -126,6 +140,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     cron: (expr, tz) => cronTicker(expr, tz),
     ...(metrics ? { metrics } : {}),
     ...(zabbix ? { zabbix } : {}),
+    ...(gitlab ? { gitlab } : {}),
   });
   const running = app;
   const http =
@@ -133,6 +148,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       ? await startHttp(config.http.port, {
           health: () => running.health(),
           metrics: async () => (metrics ? { contentType: metrics.contentType, body: await metrics.text() } : { contentType: 'text/plain', body: '' }),
+          routes: running.httpRoutes,
         })
       : undefined;
   if (http) log.info({ port: http.port }, `http listening on port ${http.port} (/healthz, /metrics)`);

@@ -25,6 +25,10 @@ import { runbookModule } from '../features/runbook/module';
 import { RecheckService } from '../features/runbook/recheck';
 import { zabbixSyncModule } from '../features/zabbix-sync/module';
 import { ZabbixSync } from '../features/zabbix-sync/sync';
+import { gitlabModule } from '../features/gitlab/module';
+import { GitlabService } from '../features/gitlab/service';
+import type { GitlabApi } from '../gitlab/api';
+import type { HttpRoute } from '../ops/http';
 import type { Ticker } from '../ops/cron';
 import type { Metrics } from '../ops/metrics';
 import { JobRunner, type JobQueue } from '../pipeline/jobs';
@@ -56,6 +60,8 @@ export interface AppDeps {
   /** Makes a ticker for a cron expression in a time zone (the modules' cron jobs). */
   cron?: (expression: string, timeZone: string) => Ticker;
   zabbix?: ZabbixApi;
+  /** The GitLab adapter (issue tracking); used when `gitlab.url` is configured. */
+  gitlab?: GitlabApi;
   metrics?: Metrics;
   /** Tests only: changes the module list before the pipeline is built (e.g. inserts a failing module). */
   modules?: (list: BotModule[]) => BotModule[];
@@ -63,7 +69,7 @@ export interface AppDeps {
 
 export type App = ReturnType<typeof createApp>;
 
-export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, metrics, modules: adjust }: AppDeps) {
+export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, gitlab, metrics, modules: adjust }: AppDeps) {
   // Adapters' helpers: the outbox and its sender, stream names, the bot's position.
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
   const sender = new OutboxSender({ outbox: store, api, clock, limiter, log, selfEmail: me.email });
@@ -111,6 +117,23 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   const responders = new ResponderService({ store, speaker, api, config, clock, log });
   const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: tz, addressee: (ref, now) => responders.addressee(ref, now) });
   const reportDeps = { store, speaker, api, config, selfEmail: me.email };
+  // GitLab tracking (src/features/gitlab/): off unless configured.
+  const gitlabService =
+    gitlab && config.gitlab.url
+      ? new GitlabService({
+          gitlab,
+          store,
+          speaker,
+          lifecycle,
+          config,
+          clock,
+          log,
+          jobs,
+          streamId: async (name) => (await api.streams()).find((x) => x.name === name)?.id,
+          kickJobs: () => runner?.kick(),
+          ...(metrics ? { onFailure: (reason: string) => metrics.gitlabFailures.inc({ reason }), onSynced: (what: string) => metrics.gitlabSynced.inc({ what }) } : {}),
+        })
+      : undefined;
 
   const history: HistoryDeps = {
     store,
@@ -161,6 +184,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     }),
     reportsModule({ ...reportDeps, weeklyCron: config.reports.weeklyCron, reportTopic: config.reports.topic, generalStream: config.streams.general }),
     ...(sync ? [zabbixSyncModule(sync)] : []),
+    ...(gitlabService ? [gitlabModule(gitlabService, store, jobs)] : []),
   ];
   const modules = adjust ? adjust(listed) : listed;
   runner = new JobRunner({ store, clock, log, handlers: modules.flatMap((m) => m.jobs ?? []), ...(metrics ? { onFailure: (kind: string) => metrics.jobFailures.inc({ kind }) } : {}) });
@@ -175,6 +199,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     jobs,
     transaction: (fn) => store.transaction(fn),
     selfId: me.id,
+    selfName: me.fullName,
     streamName,
     learnStream: (id, name) => directory.learn(id, name),
     markHandled: (id) => cursor.set(id),
@@ -252,6 +277,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
         jobsQueued,
       },
       zabbix: mods.modules['zabbix-sync'] ?? { configured: false },
+      gitlab: mods.modules['gitlab'] ?? { configured: false },
       modules: mods.modules,
     };
   }
@@ -266,6 +292,10 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     get sync() {
       return sync;
     },
+    /** GitLab tracking, when configured (its `issueLine` is for the status card). */
+    gitlab: gitlabService,
+    /** Routes the modules add to the HTTP server (the GitLab webhook). */
+    httpRoutes: (gitlabService && config.gitlab.webhookToken ? [gitlabService.webhookRoute] : []) as HttpRoute[],
     poller,
     /** One scheduler round: every module's tick, each in its own error boundary. */
     tick: (now: number) => {

@@ -135,6 +135,7 @@ function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, str
   };
   if (env.ZULIP_API_KEY) out.zulip = { ...section('zulip'), apiKey: env.ZULIP_API_KEY };
   if (env.ZABBIX_TOKEN) out.zabbix = { ...section('zabbix'), token: env.ZABBIX_TOKEN };
+  if (env.GITLAB_TOKEN) out.gitlab = { ...section('gitlab'), token: env.GITLAB_TOKEN };
   if (env.LOG_LEVEL) out.log = { ...section('log'), level: env.LOG_LEVEL };
   return out;
 }

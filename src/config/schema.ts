@@ -88,6 +88,35 @@ export const configSchema = z.strictObject({
         .default(['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster']),
     })
     .prefault({}),
+  /** GitLab issue tracking (src/features/gitlab/): optional, off until url, token and project are given. */
+  gitlab: z
+    .strictObject({
+      url: httpUrl.optional(),
+      token: nonEmpty('an access token with the api scope').optional(),
+      /** The project's numeric id or its path ("sre/incidents"). */
+      project: z
+        .union([z.number().int().positive(), nonEmpty('a project id or path')], { error: 'expected a project id (a number) or path like "sre/incidents"' })
+        .optional(),
+      /** Incident classes that get an issue when they open. */
+      classes: z
+        .array(z.enum(['critical', 'non-critical', 'informational'], { error: 'expected "critical", "non-critical" or "informational"' }), { error: 'expected a list of incident classes' })
+        .default(['critical', 'non-critical']),
+      labels: z.array(nonEmpty('a label'), { error: 'expected a list of labels' }).default(['incident']),
+      syncEvery: duration('1m'),
+      /** Closing the issue on GitLab resolves its incidents. */
+      closeResolves: z.boolean({ error: 'expected true or false' }).default(false),
+      /** Secret GitLab sends in X-Gitlab-Token to POST /gitlab/webhook (needs http.port); absent: no webhook, polling only. */
+      webhookToken: nonEmpty('a secret token').optional(),
+    })
+    .superRefine((g, ctx) => {
+      // A token alone (GITLAB_TOKEN in the environment) does not turn GitLab on.
+      const given = g.url !== undefined || g.project !== undefined || g.webhookToken !== undefined;
+      if (!given) return;
+      if (g.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when gitlab is configured (the GitLab base URL, e.g. "https://git.example.org")' });
+      if (g.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'required when gitlab is configured (or set GITLAB_TOKEN)' });
+      if (g.project === undefined) ctx.addIssue({ code: 'custom', path: ['project'], message: 'required when gitlab is configured (a project id or path like "sre/incidents")' });
+    })
+    .prefault({}),
   http: z
     .strictObject({
       port: z.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),

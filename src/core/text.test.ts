@@ -117,6 +117,8 @@ describe('topicLink(): still a working link, never a mention', () => {
     expect(topicLink('SRE # Critical', 'web-01.example.org')).toBe('#**SRE # Critical>web-01.example.org**');
     expect(topicLink('SRE # Critical', '✔ web-01')).toBe('#**SRE # Critical>✔ web-01**');
     expect(topicLink('SRE # Critical', 'a > b @ c')).toBe('#**SRE # Critical>a > b @ c**'); // Zulip splits at the first >
+    expect(topicLink('SRE # Critical', 'billing: $5 charged twice')).toBe('#**SRE # Critical>billing: $5 charged twice**');
+    expect(topicLink('SRE # Critical', 'tex $$x$$')).toMatch(/^\[#SRE # Critical > tex \$\$x\$\$\]\(#narrow\//);
   });
 
   test.each([

@@ -67,7 +67,7 @@ function hashComponent(text: string): string {
 
 /** Whether `#**stream>topic**` links exactly this topic and cannot carry anything else (Zulip's syntax: stream `[^*>]+`, topic `[^*]*`). */
 function plainLinkable(stream: string, topic: string, table: boolean): boolean {
-  const unsafe = table ? /[*`$\\|\n\r]/ : /[*`$\\\n\r]/;
+  const unsafe = table ? /[*`\\|\n\r]|\$\$/ : /[*`\\\n\r]|\$\$/;
   if (HAS_CONTROL.test(stream) || HAS_CONTROL.test(topic)) return false;
   if (stream.trim() === '' || stream.includes('>') || unsafe.test(stream) || unsafe.test(topic)) return false;
   // `…@` would read as a mention with the closing `**`; `…@123` as a link to message 123.
@@ -76,7 +76,7 @@ function plainLinkable(stream: string, topic: string, table: boolean): boolean {
 
 /**
  * A Zulip link to a topic. Normally `#**stream>topic**`; a topic (or stream) that the syntax
- * cannot carry safely — `*` (mentions, the closing `**`), backticks, `$`, `\`, control
+ * cannot carry safely — `*` (mentions, the closing `**`), backticks, `$$` (TeX), `\`, control
  * characters, a trailing `@`, or `|` in a table — gets a Markdown link to its narrow URL instead,
  * labelled with the names shown as typed: it still opens the topic and never mentions anyone.
  */

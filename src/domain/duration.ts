@@ -1,4 +1,5 @@
 /** Durations as the contract writes them: a whole number and a unit (s, m, h, d, w). */
+import { dateFormat } from '../core/time-format';
 
 const UNIT_MS: Record<string, number> = {
   s: 1_000,
@@ -31,4 +32,43 @@ export function formatDuration(ms: number): string {
   const d = Math.floor(h / 24);
   if (d < 7) return `${d}d ${h % 24}h`;
   return `${Math.floor(d / 7)}w ${d % 7}d`;
+}
+
+const SPOKEN_UNIT: Record<string, string> = {
+  s: 's', sec: 's', secs: 's', second: 's', seconds: 's',
+  m: 'm', min: 'm', mins: 'm', minute: 'm', minutes: 'm',
+  h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
+  d: 'd', day: 'd', days: 'd',
+  w: 'w', wk: 'w', week: 'w', weeks: 'w',
+};
+
+/**
+ * A duration as people type it in chat: `30m`, `2h30m`, `1h 30m`, `30 minutes`, `1 day`, or
+ * `until 14:00` (the next 14:00 in the team's time zone). Milliseconds from `now`; undefined when
+ * it is not one. (Config durations stay strict: parseDuration.)
+ */
+export function parseSpokenDuration(text: string, now: number, timeZone: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  const until = /^(?:until|till|to)\s+([01]?\d|2[0-3])[:.h]([0-5]\d)$/.exec(t);
+  if (until) {
+    const [h, m] = localHourMinute(now, timeZone);
+    let minutes = Number(until[1]) * 60 + Number(until[2]) - (h * 60 + m);
+    if (minutes <= 0) minutes += 24 * 60;
+    return minutes * 60_000 - (now % 60_000);
+  }
+  const parts = [...t.matchAll(/(\d{1,6})\s*([a-z]+)\s*(?:and\s+|,\s*)?/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('').trim() !== t.replace(/\s+$/, '')) return undefined;
+  let total = 0;
+  for (const p of parts) {
+    const unit = SPOKEN_UNIT[p[2] as string];
+    if (!unit) return undefined;
+    total += Number(p[1]) * (UNIT_MS[unit] as number);
+  }
+  return total > 0 ? total : undefined;
+}
+
+function localHourMinute(now: number, timeZone: string): [number, number] {
+  const parts = dateFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(now));
+  const get = (k: string) => Number(parts.find((p) => p.type === k)?.value ?? 0);
+  return [get('hour'), get('minute')];
 }

@@ -6,7 +6,7 @@ import type { ZabbixAlert } from './alert';
 import type { IncidentClass, Severity } from './classes';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
-export type Resolution = 'ok-alert' | 'topic-resolved' | 'zabbix' | 'manual' | 'linked';
+export type Resolution = 'ok-alert' | 'topic-resolved' | 'zabbix' | 'manual' | 'linked' | 'agreed';
 
 /** Where an incident is discussed: a stream and topic, followed through renames and moves. */
 export interface TopicRef {
@@ -59,7 +59,7 @@ export interface IncidentTimers {
 }
 
 /** What lists of open incidents (`!ongoing`) need of each: read from the store without the rest. */
-export type IncidentSummary = Pick<Incident, 'eventId' | 'host' | 'triggerName' | 'severity' | 'incidentClass' | 'stream' | 'topic' | 'status' | 'openedAt' | 'acknowledgedBy'>;
+export type IncidentSummary = Pick<Incident, 'eventId' | 'host' | 'triggerName' | 'severity' | 'incidentClass' | 'stream' | 'topic' | 'status' | 'openedAt' | 'acknowledgedBy'> & Partial<Pick<Incident, 'link'>>;
 
 /** One line of an incident's history: what happened, when, by whom. */
 export interface IncidentLogEntry {
@@ -73,7 +73,9 @@ export interface IncidentLogEntry {
 /** What a command changed, told to every module (Zabbix acknowledges too, metrics observe). */
 export type IncidentChange =
   | { kind: 'acknowledged'; incidents: readonly Incident[]; by: string; note?: string; where: TopicRef; messageId?: number }
-  | { kind: 'resolved'; incidents: readonly Incident[]; by: string; where: TopicRef };
+  | { kind: 'resolved'; incidents: readonly Incident[]; by: string; where: TopicRef }
+  /** Reported by hand (`!incident`, `!track`): tracked from now in `where`; `messageId` is the command. */
+  | { kind: 'opened'; incidents: readonly Incident[]; by: string; where: TopicRef; messageId?: number };
 
 /** The Zulip post an alert arrived in. */
 export interface AlertPost {

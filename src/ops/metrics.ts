@@ -38,6 +38,8 @@ export class Metrics {
   readonly hookErrors = new client.Counter({ name: 'sre_bot_module_errors_total', help: 'Module hooks that threw (the other modules still ran), by module and hook', labelNames: ['module', 'hook'], registers: [this.registry] });
   readonly jobFailures = new client.Counter({ name: 'sre_bot_job_failures_total', help: 'After-commit job attempts that failed (retried later), by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly requestErrors = new client.Counter({ name: 'sre_bot_request_errors_total', help: 'Failed requests to Zulip and Zabbix, by target and code', labelNames: ['target', 'method', 'code'], registers: [this.registry] });
+  readonly gitlabFailures = new client.Counter({ name: 'sre_bot_gitlab_failures_total', help: 'Failed GitLab requests (retried), by reason: auth, project-not-found, network, timeout, rate-limited, api', labelNames: ['reason'], registers: [this.registry] });
+  readonly gitlabSynced = new client.Counter({ name: 'sre_bot_gitlab_synced_total', help: 'What the GitLab sync did: issue-created, issue-linked, note-to-gitlab, note-to-zulip, issue-closed, issue-reopened', labelNames: ['what'], registers: [this.registry] });
 
   constructor(sources: MetricSources) {
     const registry = this.registry;

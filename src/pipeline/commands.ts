@@ -1,5 +1,5 @@
 /** Commands are declared once here (name, usage, summary, handler); help and "did you mean" read them. */
-import { editDistance } from '../core/text';
+import { editDistance, outside } from '../core/text';
 import type { IncidentChange, TopicRef } from '../domain/incident';
 import type { StreamMessage } from '../zulip/api';
 import { UserFacingError } from './errors';
@@ -34,6 +34,8 @@ export interface Command {
   /** e.g. "!ack [note]" */
   usage: string;
   summary: string;
+  /** What `!help <name>` shows as examples. */
+  examples?: readonly string[];
   /** Where it runs (default `stream`); `args` can narrow it (e.g. `!fr` without arguments runs anywhere). */
   where?: Where | ((args: string) => Where);
   /** Precondition names checked by the dispatcher before `run` (e.g. `zabbix`, `fr-group`). */
@@ -59,6 +61,35 @@ export function parseCommand(content: string): { name: string; args: string } | 
   const m = /^\s*!([a-z][a-z0-9_-]{0,31})(?=\s|$)([\s\S]*)$/i.exec(content.slice(0, 10_000));
   if (!m) return undefined;
   return { name: (m[1] as string).toLowerCase(), args: (m[2] as string).trim() };
+}
+
+/**
+ * How people address the bot: `!name args`; `?name args` (the old Mattermost integration's habit:
+ * `?ongoing`); a message that starts with a mention of the bot (`@**SRE Bot** ongoing`, with or
+ * without `!`; the mention alone asks for help); in a direct message also the bare `name args`.
+ * `explicit` is false for `?` and bare words: those are commands only when the name is known
+ * (the dispatcher stays silent otherwise: `?` and words start ordinary sentences too).
+ */
+export function addressedCommand(content: string, opts: { selfName?: string; direct?: boolean } = {}): { name: string; args: string; explicit: boolean } | undefined {
+  const text = content.slice(0, 10_000);
+  const bang = parseCommand(text);
+  if (bang) return { ...bang, explicit: true };
+  const q = /^\s*\?([a-z][a-z0-9_-]{0,31})(?=\s|$)([\s\S]*)$/i.exec(text);
+  if (q) return { name: (q[1] as string).toLowerCase(), args: (q[2] as string).trim(), explicit: false };
+  if (opts.selfName) {
+    const mention = /^\s*@_?\*\*([^*|]+)(?:\|\d+)?\*\*[\s:,]*([\s\S]*)$/.exec(text);
+    if (mention && (mention[1] as string).trim().toLowerCase() === opts.selfName.toLowerCase()) {
+      const rest = (mention[2] as string).trim().replace(/^[!?]/, '');
+      const w = /^([a-z][a-z0-9_-]{0,31})(?=\s|$)([\s\S]*)$/i.exec(rest);
+      if (!w) return rest === '' ? { name: 'help', args: '', explicit: true } : undefined;
+      return { name: (w[1] as string).toLowerCase(), args: (w[2] as string).trim(), explicit: true };
+    }
+  }
+  if (opts.direct) {
+    const w = /^\s*([a-z][a-z0-9_-]{0,31})(?=\s|$)([\s\S]*)$/i.exec(text);
+    if (w) return { name: (w[1] as string).toLowerCase(), args: (w[2] as string).trim(), explicit: false };
+  }
+  return undefined;
 }
 
 export class CommandRegistry {
@@ -95,9 +126,25 @@ export class CommandRegistry {
     return ['**Commands** (type them in any SRE stream; answers come in the same topic)', '', '| Command | What it does |', '|---|---|', ...rows].join('\n');
   }
 
+  /** `!help <name>`: the command's usage, what it does, examples and where it runs. */
+  helpFor(name: string): string | undefined {
+    const c = this.get(name.replace(/^[!?]/, '').toLowerCase());
+    if (!c) return undefined;
+    const where = whereOf(c, '');
+    const runs =
+      where === 'anywhere'
+        ? 'in any SRE stream, or in a direct message to the bot'
+        : where === 'topic'
+          ? "in an SRE stream, in the incident's topic"
+          : 'in any SRE stream';
+    const lines = [`**\`${c.usage}\`** — ${c.summary}`, `Runs ${runs}${c.requires?.length ? ` (needs: ${c.requires.join(', ')})` : ''}. Also \`?${c.name}\`, or \`@**bot** ${c.name}\`.`];
+    if (c.examples?.length) lines.push(`Examples: ${c.examples.map((e) => `\`${e}\``).join(', ')}`);
+    return lines.join('\n');
+  }
+
   unknownText(name: string): string {
     const s = this.suggest(name);
     const hint = s.length > 0 ? ` Did you mean ${s.map((x) => `\`!${x}\``).join(' or ')}?` : '';
-    return `Unknown command \`!${name.slice(0, 32)}\`.${hint} Type \`!help\` for the list.`;
+    return `Unknown command \`!${outside(name, { max: 32, literal: true })}\`.${hint} Type \`!help\` for the list.`;
   }
 }

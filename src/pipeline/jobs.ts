@@ -9,6 +9,7 @@
 import { backoffDelay } from '../core/async';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
+import { isStoreError } from '../store/errors';
 import type { JobRow, JobStore } from '../store/store';
 
 export interface JobContext {
@@ -108,7 +109,7 @@ export class JobRunner implements JobQueue {
       try {
         this.launchDue();
       } catch (err) {
-        this.deps.log.error({ err }, 'job queue unreadable; trying again');
+        (isStoreError(err) ? this.deps.log.warn.bind(this.deps.log) : this.deps.log.error.bind(this.deps.log))({ err }, 'job queue unreadable; trying again');
       }
       const next = this.deps.store.nextJobAt();
       const wait = Math.max(10, Math.min(IDLE_MS, next === undefined ? IDLE_MS : next - this.deps.clock.now()));
@@ -130,7 +131,7 @@ export class JobRunner implements JobQueue {
     const due = this.deps.store.dueJobs(this.deps.clock.now(), room + this.running.size).filter((j) => !this.running.has(j.id));
     for (const job of due.slice(0, room)) {
       const p = this.attempt(job)
-        .catch((err: unknown) => this.deps.log.error({ err, jobId: job.id, kind: job.kind }, 'job bookkeeping failed; the job is tried again later'))
+        .catch((err: unknown) => (isStoreError(err) ? this.deps.log.warn.bind(this.deps.log) : this.deps.log.error.bind(this.deps.log))({ err, jobId: job.id, kind: job.kind }, 'job bookkeeping failed; the job is tried again later'))
         .finally(() => {
         this.running.delete(job.id);
         this.kick();
@@ -174,7 +175,7 @@ export class JobRunner implements JobQueue {
         try {
           if (fn) store.transaction(fn);
         } catch (sayErr) {
-          log.error({ err: sayErr, jobId: job.id, kind: job.kind }, `job ${what} could not be said`);
+          (isStoreError(sayErr) ? log.warn.bind(log) : log.error.bind(log))({ err: sayErr, jobId: job.id, kind: job.kind }, `job ${what} could not be said`);
         }
       };
       if (attempt >= max) {

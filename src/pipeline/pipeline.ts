@@ -20,7 +20,7 @@ import { parseAlert } from '../zabbix/parse-alert';
 import type { DirectMessage, StreamMessage, TopicMove } from '../zulip/api';
 import type { EventSink } from '../zulip/event-poller';
 import type { Speaker } from '../zulip/speaker';
-import { CommandRegistry, parseCommand, type Precondition } from './commands';
+import { addressedCommand, CommandRegistry, type Precondition } from './commands';
 import { Dispatcher } from './dispatcher';
 import type { JobQueue } from './jobs';
 import type { BotModule, HookName, ModuleHealth } from './module';
@@ -49,6 +49,8 @@ export interface PipelineDeps {
   transaction<T>(fn: () => T): T;
   /** The bot's own Zulip user id: its own messages are ignored. */
   selfId: number;
+  /** The bot's full name: a message starting with its mention is a command. */
+  selfName?: string;
   streamName: (id: number) => Promise<string | undefined>;
   learnStream?: (id: number, name: string) => void;
   /** Stores the bot's position (the last handled message id), inside the caller's transaction. */
@@ -99,7 +101,7 @@ export class Pipeline implements EventSink {
       return;
     }
     if (this.senders.has(m.senderEmail.toLowerCase())) return this.onAlertPost(m);
-    const cmd = parseCommand(m.content);
+    const cmd = this.command(m.content, false);
     if (cmd) {
       this.stats.commands++;
       await this.dispatcher.dispatch({
@@ -118,13 +120,20 @@ export class Pipeline implements EventSink {
   async onDirectMessage(dm: DirectMessage): Promise<void> {
     if (dm.senderId === this.deps.selfId) return;
     const send = (content: string) => this.deps.speaker.tell([dm.senderEmail], content);
-    const cmd = parseCommand(dm.content);
+    const cmd = this.command(dm.content, true);
     if (!cmd) {
       send(`I answer read-only commands here (${this.dispatcher.directCommands()}); everything else goes in the SRE streams.`);
       return;
     }
     this.stats.commands++;
     await this.dispatcher.dispatch({ message: dm, name: cmd.name, args: cmd.args, send });
+  }
+
+  /** The command a message asks for, if any (see addressedCommand); `?x` and bare words only when x is a command. */
+  private command(content: string, direct: boolean): { name: string; args: string } | undefined {
+    const c = addressedCommand(content, { ...(this.deps.selfName ? { selfName: this.deps.selfName } : {}), direct });
+    if (!c || (!c.explicit && !this.registry.get(c.name))) return undefined;
+    return c;
   }
 
   async onTopicMove(move: TopicMove): Promise<void> {

@@ -5,7 +5,7 @@ import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, Topic
 import { hostTopic } from '../domain/topics';
 import { StoreCorruptError, StoreUnavailableError, translateSqliteError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
-import type { Handler, Handover, JobRow, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
+import type { GitlabIssueRecord, Handler, Handover, JobRow, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -123,6 +123,37 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX jobs_run_at ON jobs(run_at);`,
+  // GitLab tracking (src/features/gitlab/): issue per incident, notes synced either way.
+  `CREATE TABLE gitlab_issues (
+     iid INTEGER PRIMARY KEY,
+     web_url TEXT NOT NULL,
+     title TEXT NOT NULL,
+     state TEXT NOT NULL,
+     state_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX gitlab_issues_state ON gitlab_issues(state);
+   CREATE TABLE gitlab_links (
+     event_id TEXT PRIMARY KEY,
+     iid INTEGER NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX gitlab_links_iid ON gitlab_links(iid);
+   CREATE TABLE gitlab_notes (
+     iid INTEGER NOT NULL,
+     note_id INTEGER NOT NULL,
+     origin TEXT NOT NULL,
+     message_id INTEGER,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (iid, note_id)
+   );
+   CREATE INDEX gitlab_notes_message ON gitlab_notes(message_id) WHERE message_id IS NOT NULL;
+   CREATE TABLE gitlab_pending_notes (
+     message_id INTEGER PRIMARY KEY,
+     event_id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
@@ -310,6 +341,10 @@ class SqliteStore implements Store {
   private txWrote = false;
   /** Outbox rows sent while the store could not write: removed once it can (see remove). */
   private readonly pendingRemovals = new Set<number>();
+  /** Outbox reschedules made while the store could not write: written once it can. */
+  private readonly pendingReschedules = new Map<number, { notBefore: number; attempts: number }>();
+  /** Jobs done while the store could not write: marked done once it can (see finishJob). */
+  private readonly pendingFinished = new Set<number>();
 
   constructor(
     private readonly db: Database.Database,
@@ -326,7 +361,7 @@ class SqliteStore implements Store {
       open: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE status != 'resolved' ORDER BY opened_at"),
       openSummaries: db
         .prepare<[], unknown[]>(
-          "SELECT event_id, host, trigger_name, severity, incident_class, stream, topic, status, opened_at, acknowledged_by FROM incidents WHERE status != 'resolved'",
+          "SELECT event_id, host, trigger_name, severity, incident_class, stream, topic, status, opened_at, acknowledged_by, link FROM incidents WHERE status != 'resolved'",
         )
         .raw(true),
       due: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE next_due_at <= ? ORDER BY next_due_at'),
@@ -468,6 +503,7 @@ class SqliteStore implements Store {
   close(): void {
     if (!this.db.open) return;
     this.flushRemovals();
+    this.flushFinished();
     this.db.close();
   }
 
@@ -536,8 +572,9 @@ class SqliteStore implements Store {
   }
 
   openSummaries(): IncidentSummary[] {
-    return (this.stmts.openSummaries.all() as [string, string, string, string, string, string, string, string, number, string | null][]).map(
-      ([eventId, host, triggerName, severity, incidentClass, stream, topic, status, openedAt, acknowledgedBy]) => ({
+    return (this.stmts.openSummaries.all() as [string, string, string, string, string, string, string, string, number, string | null, string][]).map(
+      ([eventId, host, triggerName, severity, incidentClass, stream, topic, status, openedAt, acknowledgedBy, link]) => ({
+        link,
         eventId,
         host,
         triggerName,
@@ -684,6 +721,7 @@ class SqliteStore implements Store {
   }
 
   remove(id: number): void {
+    this.pendingReschedules.delete(id);
     try {
       this.stmts.remove.run(id);
     } catch (err) {
@@ -700,25 +738,31 @@ class SqliteStore implements Store {
     return this.failing !== undefined || !this.flushRemovals();
   }
 
-  /** Writes the removals that could not be written; false while it still cannot. */
+  /** Writes the removals and reschedules that could not be written; false while it still cannot. */
   private flushRemovals(): boolean {
-    for (const id of this.pendingRemovals) {
-      try {
+    try {
+      for (const id of this.pendingRemovals) {
         this.stmts.remove.run(id);
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) return false;
-        throw err;
+        this.pendingRemovals.delete(id);
       }
-      this.pendingRemovals.delete(id);
+      for (const [id, r] of this.pendingReschedules) {
+        this.stmts.reschedule.run(r.notBefore, r.attempts, id);
+        this.pendingReschedules.delete(id);
+      }
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return false;
+      throw err;
     }
     return true;
   }
 
   reschedule(id: number, notBefore: number, attempts: number): void {
+    this.pendingReschedules.delete(id);
     try {
       this.stmts.reschedule.run(notBefore, attempts, id);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
+      if (!this.pendingRemovals.has(id)) this.pendingReschedules.set(id, { notBefore, attempts });
     }
   }
 
@@ -735,6 +779,7 @@ class SqliteStore implements Store {
   }
 
   dueJobs(now: number, limit: number): JobRow[] {
+    if (this.failing || !this.flushFinished()) return []; // a job done now could not be marked done: it waits for the store
     return this.stmts.dueJobs.all(now, limit).map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -748,19 +793,156 @@ class SqliteStore implements Store {
   }
 
   nextJobAt(): number | undefined {
+    if (this.failing) return undefined;
     return this.stmts.nextJob.get()?.t ?? undefined;
   }
 
+  /** Like an outbox removal: when the store cannot write, held in memory and written once it can. */
   finishJob(id: number): void {
-    this.stmts.finishJob.run(id);
+    try {
+      this.stmts.finishJob.run(id);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
+      this.pendingFinished.add(id);
+    }
+  }
+
+  /** Writes the job ends that could not be written; false while it still cannot. */
+  private flushFinished(): boolean {
+    for (const id of this.pendingFinished) {
+      try {
+        this.stmts.finishJob.run(id);
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) return false;
+        throw err;
+      }
+      this.pendingFinished.delete(id);
+    }
+    return true;
   }
 
   retryJob(id: number, runAt: number, attempts: number, error: string, reported: boolean): void {
-    this.stmts.retryJob.run(runAt, attempts, error.slice(0, 1000), reported ? 1 : 0, id);
+    try {
+      this.stmts.retryJob.run(runAt, attempts, error.slice(0, 1000), reported ? 1 : 0, id);
+    } catch (err) {
+      // Best effort, like reschedule: the job stays due and is offered again once the store writes.
+      if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
+    }
   }
 
   jobCount(): number {
-    return this.stmts.jobCount.get()?.n ?? 0;
+    return Math.max(0, (this.stmts.jobCount.get()?.n ?? 0) - this.pendingFinished.size);
+  }
+
+  // GitLab tracking (src/features/gitlab/). Its statements are prepared on first use, guarded like the rest.
+  private gitlabStmts: ReturnType<SqliteStore['prepareGitlab']> | undefined;
+
+  private get gl(): ReturnType<SqliteStore['prepareGitlab']> {
+    if (!this.gitlabStmts) {
+      this.gitlabStmts = this.prepareGitlab();
+      for (const stmt of Object.values(this.gitlabStmts)) this.guard(stmt as unknown as Database.Statement<unknown[], unknown>);
+    }
+    return this.gitlabStmts;
+  }
+
+  private prepareGitlab() {
+    const db = this.db;
+    type IssueRow = { iid: number; web_url: string; title: string; state: string; state_at: number; created_at: number };
+    return {
+      upsertIssue: db.prepare(
+        `INSERT INTO gitlab_issues (iid, web_url, title, state, state_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(iid) DO UPDATE SET web_url = excluded.web_url, title = excluded.title`,
+      ),
+      link: db.prepare('INSERT OR REPLACE INTO gitlab_links (event_id, iid, at) VALUES (?, ?, ?)'),
+      issue: db.prepare<[number], IssueRow>('SELECT * FROM gitlab_issues WHERE iid = ?'),
+      issueOf: db.prepare<[string], IssueRow>('SELECT i.* FROM gitlab_links l JOIN gitlab_issues i ON i.iid = l.iid WHERE l.event_id = ?'),
+      issuesIn: db.prepare<[string], IssueRow>('SELECT * FROM gitlab_issues WHERE state = ? ORDER BY created_at, iid'),
+      eventsOf: db.prepare<[number], { event_id: string }>('SELECT event_id FROM gitlab_links WHERE iid = ? ORDER BY at, event_id'),
+      setState: db.prepare('UPDATE gitlab_issues SET state = ?, state_at = ? WHERE iid = ?'),
+      forgetIssue: db.prepare('DELETE FROM gitlab_issues WHERE iid = ?'),
+      forgetLinks: db.prepare('DELETE FROM gitlab_links WHERE iid = ?'),
+      forgetNotes: db.prepare('DELETE FROM gitlab_notes WHERE iid = ?'),
+      markNote: db.prepare('INSERT OR IGNORE INTO gitlab_notes (iid, note_id, origin, message_id, at) VALUES (?, ?, ?, ?, ?)'),
+      noteSeen: db.prepare<[number, number], { n: number }>('SELECT 1 AS n FROM gitlab_notes WHERE iid = ? AND note_id = ?'),
+      noteOfMessage: db.prepare<[number], { note_id: number }>('SELECT note_id FROM gitlab_notes WHERE message_id = ? LIMIT 1'),
+      hurry: db.prepare("UPDATE jobs SET run_at = ? WHERE run_at > ? AND attempts > 0 AND substr(kind, 1, ?) = ?"),
+      queueNote: db.prepare('INSERT OR IGNORE INTO gitlab_pending_notes (message_id, event_id, payload, at) VALUES (?, ?, ?, ?)'),
+      pendingNotes: db.prepare<[], { message_id: number; event_id: string; payload: string }>('SELECT message_id, event_id, payload FROM gitlab_pending_notes ORDER BY message_id'),
+      dropNote: db.prepare('DELETE FROM gitlab_pending_notes WHERE message_id = ?'),
+    };
+  }
+
+  private toGitlabIssue(r: { iid: number; web_url: string; title: string; state: string; state_at: number; created_at: number }): GitlabIssueRecord {
+    return {
+      iid: r.iid,
+      webUrl: r.web_url,
+      title: r.title,
+      state: r.state === 'closed' ? 'closed' : 'opened',
+      stateAt: r.state_at,
+      createdAt: r.created_at,
+      eventIds: this.gl.eventsOf.all(r.iid).map((e) => e.event_id),
+    };
+  }
+
+  linkGitlabIssue(eventId: string, issue: { iid: number; webUrl: string; title: string; state: 'opened' | 'closed' }, at: number): void {
+    this.transaction(() => {
+      this.gl.upsertIssue.run(issue.iid, issue.webUrl, issue.title, issue.state, at, at);
+      this.gl.link.run(eventId, issue.iid, at);
+    });
+  }
+
+  gitlabIssueOf(eventId: string): GitlabIssueRecord | undefined {
+    const r = this.gl.issueOf.get(eventId);
+    return r ? this.toGitlabIssue(r) : undefined;
+  }
+
+  gitlabIssue(iid: number): GitlabIssueRecord | undefined {
+    const r = this.gl.issue.get(iid);
+    return r ? this.toGitlabIssue(r) : undefined;
+  }
+
+  gitlabIssues(state: 'opened' | 'closed'): GitlabIssueRecord[] {
+    return this.gl.issuesIn.all(state).map((r) => this.toGitlabIssue(r));
+  }
+
+  setGitlabIssueState(iid: number, state: 'opened' | 'closed', at: number): void {
+    this.gl.setState.run(state, at, iid);
+  }
+
+  forgetGitlabIssue(iid: number): void {
+    this.transaction(() => {
+      this.gl.forgetIssue.run(iid);
+      this.gl.forgetLinks.run(iid);
+      this.gl.forgetNotes.run(iid);
+    });
+  }
+
+  markGitlabNote(iid: number, noteId: number, origin: 'bot' | 'gitlab', at: number, messageId?: number): boolean {
+    return this.gl.markNote.run(iid, noteId, origin, messageId ?? null, at).changes > 0;
+  }
+
+  gitlabNoteSeen(iid: number, noteId: number): boolean {
+    return this.gl.noteSeen.get(iid, noteId) !== undefined;
+  }
+
+  gitlabNoteOfMessage(messageId: number): number | undefined {
+    return this.gl.noteOfMessage.get(messageId)?.note_id;
+  }
+
+  queueGitlabNote(messageId: number, eventId: string, payload: unknown, at: number): boolean {
+    return this.gl.queueNote.run(messageId, eventId, JSON.stringify(payload), at).changes > 0;
+  }
+
+  pendingGitlabNotes(): { messageId: number; eventId: string; payload: unknown }[] {
+    return this.gl.pendingNotes.all().map((r) => ({ messageId: r.message_id, eventId: r.event_id, payload: JSON.parse(r.payload) as unknown }));
+  }
+
+  dropGitlabNote(messageId: number): void {
+    this.gl.dropNote.run(messageId);
+  }
+
+  hurryJobs(prefix: string, now: number): number {
+    return this.gl.hurry.run(now, now, prefix.length, prefix).changes;
   }
 }
 

@@ -90,14 +90,32 @@ describe('a store that cannot write (injected: disk full)', () => {
     fault.set('full');
     expect(() => s.remove(first.id)).not.toThrow();
     expect(() => s.reschedule(first.id, T0 + 5, 1)).not.toThrow();
-    expect(s.peek()).toBeUndefined(); // a send that could not be recorded would be sent again
-    expect(s.pending(10)).toEqual([]);
+    const second = s.pending(10);
+    expect(second).toEqual([]); // a send that could not be recorded would be sent again
+    expect(s.peek()).toBeUndefined();
     expect(s.size()).toBe(1);
+    expect(() => s.reschedule(first.id + 1, T0 + 99, 3)).not.toThrow(); // held too, written later
     fault.set(undefined);
     expect(s.pending(10)).toEqual([]); // until a write shows the store works (the store watch probes)
     s.setState('probe', '1');
-    expect(s.pending(10).map((r) => r.item)).toEqual([message('two')]);
+    expect(s.pending(10).map((r) => ({ item: r.item, notBefore: r.notBefore, attempts: r.attempts }))).toEqual([{ item: message('two'), notBefore: T0 + 99, attempts: 3 }]);
     expect(s.peek()?.item).toEqual(message('two'));
+    s.close();
+  });
+
+  test('a job done while the store cannot write is marked done once it can; no job is offered meanwhile', () => {
+    const fault = manualFault();
+    const s = openSqliteStore(tempDbPath('sre-fault-'), { fault });
+    const a = s.enqueueJob('k', { n: 1 }, T0);
+    s.enqueueJob('k', { n: 2 }, T0);
+    fault.set('full');
+    expect(() => s.finishJob(a)).not.toThrow();
+    expect(s.dueJobs(T0, 10)).toEqual([]);
+    expect(s.nextJobAt()).toBeUndefined();
+    expect(s.jobCount()).toBe(1);
+    fault.set(undefined);
+    s.setState('probe', '1');
+    expect(s.dueJobs(T0, 10).map((j) => j.payload)).toEqual([{ n: 2 }]);
     s.close();
   });
 

@@ -30,7 +30,7 @@ export interface Outbox {
    * waits (a send that cannot be recorded is not made).
    */
   remove(id: number): void;
-  /** Best effort: when the store cannot write, the item keeps its old time (peek still offers it). */
+  /** When the store cannot write, held in memory like a removal and written once it can. */
   reschedule(id: number, notBefore: number, attempts: number): void;
   size(): number;
   /** Messages still queued for a topic (e.g. to rename it only after they went out). */
@@ -151,10 +151,13 @@ export interface JobRow {
 /** Durable after-commit jobs: written in the transaction of the change that needs them. */
 export interface JobStore {
   enqueueJob(kind: string, payload: unknown, runAt: number): number;
-  /** Jobs due at `now`, oldest first. */
+  /** Jobs due at `now`, oldest first; none while the store cannot write (a job's end could not be recorded). */
   dueJobs(now: number, limit: number): JobRow[];
+  /** Undefined too while the store cannot write. */
   nextJobAt(): number | undefined;
+  /** The job is done. When the store cannot write, held in memory and written once it can (dueJobs offers nothing meanwhile). */
   finishJob(id: number): void;
+  /** Best effort when the store cannot write: the job stays due, offered again once it can. */
   retryJob(id: number, runAt: number, attempts: number, error: string, reported: boolean): void;
   jobCount(): number;
 }
@@ -177,7 +180,46 @@ export interface StoreCondition {
   checkFile(): { ok: true } | { ok: false; reason: string };
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, StoreCondition {
+/** A GitLab issue that tracks incidents (src/features/gitlab/). */
+export interface GitlabIssueRecord {
+  iid: number;
+  webUrl: string;
+  title: string;
+  /** The state the bot last set or saw. */
+  state: 'opened' | 'closed';
+  /** When that state was set or seen (milliseconds since the epoch). */
+  stateAt: number;
+  createdAt: number;
+  /** The incidents it tracks (event ids), oldest link first. */
+  eventIds: string[];
+}
+
+/** GitLab tracking: which issue tracks which incident, and the notes already synced. */
+export interface GitlabStore {
+  /** Links the incident to the issue (replacing an earlier link) and records the issue. */
+  linkGitlabIssue(eventId: string, issue: { iid: number; webUrl: string; title: string; state: 'opened' | 'closed' }, at: number): void;
+  gitlabIssueOf(eventId: string): GitlabIssueRecord | undefined;
+  gitlabIssue(iid: number): GitlabIssueRecord | undefined;
+  /** The issues in that state, oldest first. */
+  gitlabIssues(state: 'opened' | 'closed'): GitlabIssueRecord[];
+  setGitlabIssueState(iid: number, state: 'opened' | 'closed', at: number): void;
+  /** Forgets an issue (gone from GitLab), its links and its notes. */
+  forgetGitlabIssue(iid: number): void;
+  /** Records a note as synced (made by the bot, or said in chat); false when it already was. */
+  markGitlabNote(iid: number, noteId: number, origin: 'bot' | 'gitlab', at: number, messageId?: number): boolean;
+  gitlabNoteSeen(iid: number, noteId: number): boolean;
+  /** The note the bot made of a Zulip message, if it made one. */
+  gitlabNoteOfMessage(messageId: number): number | undefined;
+  /** A chat message to add as a note, kept in order until it is on GitLab; false when it already was queued. */
+  queueGitlabNote(messageId: number, eventId: string, payload: unknown, at: number): boolean;
+  /** The queued messages, oldest (lowest message id) first. */
+  pendingGitlabNotes(): { messageId: number; eventId: string; payload: unknown }[];
+  dropGitlabNote(messageId: number): void;
+  /** Queued jobs whose kind starts with `prefix` and that wait for a retry become due now; returns how many. */
+  hurryJobs(prefix: string, now: number): number;
+}
+
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, GitlabStore, StoreCondition {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

@@ -28,7 +28,7 @@ export interface StoreWatchDeps {
   timeZone: string;
   /** How often the file on disk is compared with the open one (default 5 s). */
   fileCheckEveryMs?: number;
-  /** How long after a failed direct notice it is tried again (default 10 s). */
+  /** How long after a failed direct notice it is tried again (default 2 s). */
   retryNoticeMs?: number;
 }
 
@@ -92,7 +92,7 @@ export class StoreWatch {
         }
       }
       this.update(now);
-      if (this.outage && !this.outage.announced && !this.outage.sending && now - this.outage.lastTryAt >= (this.deps.retryNoticeMs ?? 10_000)) this.announceOutage(now);
+      if (this.outage && !this.outage.announced && !this.outage.sending && now - this.outage.lastTryAt >= (this.deps.retryNoticeMs ?? 2_000)) this.announceOutage(now);
       if (now - this.lastFileCheck >= (this.deps.fileCheckEveryMs ?? 5_000)) {
         this.lastFileCheck = now;
         this.checkFile();

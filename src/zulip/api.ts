@@ -88,11 +88,11 @@ export interface ZulipApi {
   addReaction(messageId: number, emojiName: string): Promise<void>;
   sendDirectMessage(toEmails: readonly string[], content: string, key?: string): Promise<number>;
   /**
-   * The send keys on `senderEmail`'s newest `limit` messages in a stream (any topic: a topic may
-   * have been renamed since) or in the direct conversation with those people. Absent where
-   * messages carry no keys (then a send whose fate is unknown is sent again).
+   * The send keys on `senderEmail`'s newest `limit` messages in a topic or in the direct
+   * conversation with those people. Absent where messages carry no keys (then a send whose fate
+   * is unknown is sent again).
    */
-  sentKeys?(where: { stream: string } | { direct: readonly string[] }, senderEmail: string, limit: number): Promise<Set<string>>;
+  sentKeys?(where: { stream: string; topic: string } | { direct: readonly string[] }, senderEmail: string, limit: number): Promise<Set<string>>;
   /** Member user ids of the user group with that name; undefined when there is no such group. */
   groupMembers(name: string): Promise<number[] | undefined>;
   me(): Promise<ZulipUser>;

@@ -48,6 +48,11 @@ const PAGE = 1000;
 const FLUSH_EVERY = 200;
 /** How many handled message ids are remembered (to tell a late message from a replay). */
 const REMEMBER = 10_000;
+/**
+ * A new queue's catch-up reads back from the position this long ago: a message event still on
+ * its way when the old queue ended (it came after a higher id's) is found there.
+ */
+const LOOK_BACK_MS = 60_000;
 
 export class EventPoller {
   readonly status: PollerStatus = { registrations: 0, consecutiveFailures: 0 };
@@ -70,6 +75,8 @@ export class EventPoller {
   private readonly attempted = new Set<number>();
   /** GET /events refused in a row (an unknown last_event_id): re-registrations back off. */
   private refusedPolls = 0;
+  /** The positions stored, with when (for LOOK_BACK_MS), oldest first. */
+  private readonly stored: { at: number; position: number }[] = [];
 
   constructor(private readonly deps: EventPollerDeps) {
     this.now = deps.now ?? Date.now;
@@ -90,6 +97,7 @@ export class EventPoller {
         this.status.registrations++;
         this.deps.log.info({ queueId: queue.queueId, maxMessageId: queue.maxMessageId }, 'registered Zulip event queue');
         await this.backfill(queue.maxMessageId, signal);
+        this.sample();
         this.status.consecutiveFailures = 0;
         this.deps.onLive?.();
       } catch (err) {
@@ -178,10 +186,13 @@ export class EventPoller {
       this.deps.log.info({ maxMessageId }, 'first start: tracking messages from now on');
       return;
     }
-    if (cursor >= maxMessageId) return;
+    // Within a process, from a little before the cursor: an event that came after a higher id's
+    // may have been on its way when the old queue ended. What was handled is not handled again.
+    const from = Math.min(cursor, this.lookBackFrom() ?? cursor);
+    if (from >= maxMessageId) return;
     const missed: StreamMessage[] = [];
     for (const stream of this.deps.streams) {
-      let after = cursor;
+      let after = from;
       for (;;) {
         if (signal.aborted) return;
         const page = await this.deps.api.getMessagesAfter(after, { stream }, PAGE);
@@ -193,8 +204,14 @@ export class EventPoller {
       }
     }
     missed.sort((a, b) => a.id - b.id);
-    this.deps.log.info({ from: cursor, to: maxMessageId, messages: missed.length }, 'caught up on missed messages');
-    for (const m of missed) {
+    const late = missed.filter((m) => m.id <= cursor && !this.handledBefore(m.id));
+    const after = missed.filter((m) => m.id > cursor);
+    this.deps.log.info({ from: cursor, to: maxMessageId, messages: after.length, ...(from < cursor ? { lookedBackTo: from, late: late.length } : {}) }, 'caught up on missed messages');
+    for (const m of late) {
+      this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
+      await this.handleBelow(m);
+    }
+    for (const m of after) {
       await this.take(m);
       if (this.unflushed >= FLUSH_EVERY) this.flush();
     }
@@ -265,21 +282,12 @@ export class EventPoller {
    * others like it.
    */
   private async late(message: StreamMessage | DirectMessage, handle?: () => Promise<void> | void): Promise<void> {
-    if (this.handled.has(message.id)) return;
-    if (this.attempted.has(message.id)) {
-      // Its handling failed on the store: committed if the stored position reached it.
-      const stored = this.deps.cursor.get();
-      if (stored !== undefined && message.id <= stored) {
-        this.attempted.delete(message.id);
-        this.remember(message.id);
-        return;
-      }
-    }
     const position = this.position;
-    if (this.handledFloor !== undefined && message.id <= this.handledFloor) {
+    if (this.handledFloor !== undefined && message.id <= this.handledFloor && !this.handled.has(message.id)) {
       this.deps.log.warn({ messageId: message.id, position }, 'message event older than the position this process started from; assumed handled before');
       return;
     }
+    if (this.handledBefore(message.id)) return;
     this.deps.log.warn({ messageId: message.id, position }, 'message event arrived after a higher message id; handling it and reading back what else came late');
     await this.handleBelow(message, handle);
     if ('stream' in message && this.deps.streams.includes(message.stream)) await this.fillFromHistory(message.id);
@@ -317,10 +325,37 @@ export class EventPoller {
       this.deps.log.warn({ err: err.message, afterId }, 'reading back after a late message failed');
     }
     for (const m of found.sort((a, b) => a.id - b.id)) {
-      if (this.handled.has(m.id) || (this.handledFloor !== undefined && m.id <= this.handledFloor)) continue;
+      if (this.handledBefore(m.id)) continue;
       this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
       await this.handleBelow(m);
     }
+  }
+
+  /**
+   * Whether a message below the position was handled: by this process (`handled`), before it
+   * (at or below the floor), or committed with the position although a later step failed.
+   */
+  private handledBefore(messageId: number): boolean {
+    if (this.handled.has(messageId)) return true;
+    if (this.handledFloor !== undefined && messageId <= this.handledFloor) return true;
+    if (this.attempted.has(messageId)) {
+      // Its handling failed on the store: committed if the stored position reached it.
+      const stored = this.deps.cursor.get();
+      if (stored !== undefined && messageId <= stored) {
+        this.attempted.delete(messageId);
+        this.remember(messageId);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The position stored LOOK_BACK_MS ago (or the oldest this process stored); undefined before any. */
+  private lookBackFrom(): number | undefined {
+    const since = this.now() - LOOK_BACK_MS;
+    while (this.stored.length > 1 && (this.stored[1] as { at: number }).at <= since) this.stored.shift();
+    const from = this.stored[0]?.position;
+    return from === undefined ? undefined : Math.max(from, this.handledFloor ?? from);
   }
 
   private remember(messageId: number): void {
@@ -341,6 +376,15 @@ export class EventPoller {
     if (this.unflushed === 0 || this.position === undefined) return;
     this.deps.cursor.set(this.position);
     this.unflushed = 0;
+    this.sample();
+  }
+
+  /** Notes the position for the look-back: one sample a second (the first: a look-back from it reads a little more, never less). */
+  private sample(): void {
+    if (this.position === undefined) return;
+    const last = this.stored.at(-1);
+    if (!last || this.now() - last.at >= 1_000) this.stored.push({ at: this.now(), position: this.position });
+    this.lookBackFrom(); // drops what is older than needed
   }
 
   private async wait(err: unknown, what: string, signal: AbortSignal): Promise<void> {

@@ -18,6 +18,8 @@ type Outcome =
   | 'lost'
   /** Zulip takes it and never answers. */
   | 'hang'
+  /** Zulip works on it for 250 ms, then takes it; the client is gone by then. */
+  | 'taken-later'
   /** A 5xx with Zulip's JSON error body; nothing taken. */
   | '500-json'
   /** A 4xx refusal for good. */
@@ -45,6 +47,9 @@ class ScriptedZulip extends MemoryZulip {
       case 'hang':
         post();
         return new Promise(() => {});
+      case 'taken-later':
+        setTimeout(post, 250);
+        return new Promise(() => {});
       case '500-json':
         throw new ZulipError('api', 'POST /messages', 'Internal server error', undefined, undefined, { status: 500 });
       case '400':
@@ -70,15 +75,15 @@ class ScriptedZulip extends MemoryZulip {
     return this.take(`dm:${to.join(',')}`, content, key);
   }
 
-  async sentKeys(where: { stream: string } | { direct: readonly string[] }, sender: string): Promise<Set<string>> {
+  async sentKeys(where: { stream: string; topic: string } | { direct: readonly string[] }, sender: string): Promise<Set<string>> {
     this.lookups++;
     expect(sender).toBe(BOT);
-    const match = (p: Posted) => ('stream' in where ? p.where.startsWith(`${where.stream}>`) : p.where === `dm:${where.direct.join(',')}`);
+    const match = (p: Posted) => p.where === ('stream' in where ? `${where.stream}>${where.topic}` : `dm:${where.direct.join(',')}`);
     return new Set(this.posted.filter(match).flatMap((p) => (p.key ? [p.key] : [])));
   }
 }
 
-function newSender(store: Store, api: ScriptedZulip, opts: { lateWaitMs?: number } = {}): OutboxSender {
+function newSender(store: Store, api: ScriptedZulip, opts: { lateWaitMs?: number; inFlightGraceMs?: number } = {}): OutboxSender {
   return new OutboxSender({ outbox: store, api, clock: systemClock, limiter: new RateLimiter(systemClock, 6000), log: silentLogger, selfEmail: BOT, random: () => 0, ...opts });
 }
 
@@ -121,6 +126,24 @@ test('after a restart, an item a killed process had sent is found by its key; an
   await drain(newSender(store, api), store);
   expect(api.posted.map((p) => p.content)).toEqual(['reminder', 'reminder']);
   expect(api.lookups).toBe(1); // only the item tried before is looked for
+});
+
+test('after a restart, an item not in Zulip yet is looked for again once its send may have finished, then sent if still missing', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['taken-later', 'hang']; // the first send reaches Zulip late; the second never does
+  say(store, 'slow to arrive', 'a');
+  say(store, 'never arrived', 'b');
+  const first = newSender(store, api, { inFlightGraceMs: 600 });
+  first.start();
+  await sleep(50);
+  await first.stop(0); // killed while both were on their way
+  api.posted = api.posted.filter((p) => p.content !== 'never arrived'); // lost on the way
+  const started = Date.now();
+  await drain(newSender(store, api, { inFlightGraceMs: 600 }), store);
+  expect(api.posted.map((p) => p.content).sort()).toEqual(['never arrived', 'slow to arrive']);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(400); // it waited before sending the missing one
+  expect(api.lookups).toBe(4); // each looked for at once, and again after the grace
 });
 
 test('every 5xx is retried whatever its body; a 4xx refusal is dropped (logged)', async () => {

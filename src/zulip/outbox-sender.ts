@@ -13,7 +13,9 @@
  * item is sent again. An identical text from another item has another key: it is always sent.
  * A send that outlives the client timeout is not given up: its topic waits (up to `lateWaitMs`)
  * for the late answer while other topics go on, and only then is it looked for and sent again.
- * Reactions need none of this: adding one that exists counts as done.
+ * After a crash, an item the dead process was sending is looked for at once; not found, it is
+ * looked for again `inFlightGraceMs` after that send started (Zulip may still have been working
+ * on it) before it is sent. Reactions need none of this: adding one that exists counts as done.
  */
 import { createHash } from 'node:crypto';
 import { backoffDelay, sleep } from '../core/async';
@@ -40,12 +42,22 @@ export interface OutboxSenderDeps {
   maxInFlight?: number;
   /** After the client timeout, how long a topic waits for a send's late answer. Default 45 s. */
   lateWaitMs?: number;
+  /** How long after a send started a later process still expects Zulip may take it. Default 20 s. */
+  inFlightGraceMs?: number;
 }
 
 /** How many of the oldest queued items each round looks at. */
 const WINDOW = 200;
-/** How many of the bot's newest messages in a stream (or conversation) are searched for a key. */
-const LOOKUP_LIMIT = 200;
+/**
+ * How many of the bot's newest messages in the topic (or conversation) are searched for a key.
+ * An item looked for heads its topic's queue (nothing queued after it there has gone out), so
+ * its message, if Zulip has it, is the bot's newest there or nearly (a topic moved into another
+ * merges two queues).
+ */
+const LOOKUP_LIMIT = 50;
+
+/** The store could not record the attempt: the send is not made (a crash would leave it unknown). */
+class AttemptNotRecorded extends Error {}
 
 /** Items of one lane go out one after the other, in order; lanes go out side by side. */
 function laneOf(item: OutgoingItem): string {
@@ -75,12 +87,14 @@ export class OutboxSender {
   private closed = false;
   private readonly maxInFlight: number;
   private readonly lateWaitMs: number;
+  private readonly inFlightGraceMs: number;
   sent = 0;
   failures = 0;
 
   constructor(private readonly deps: OutboxSenderDeps) {
     this.maxInFlight = Math.max(1, deps.maxInFlight ?? 4);
     this.lateWaitMs = deps.lateWaitMs ?? 45_000;
+    this.inFlightGraceMs = deps.inFlightGraceMs ?? 20_000;
   }
 
   start(): void {
@@ -140,7 +154,8 @@ export class OutboxSender {
   private round(): number {
     const { outbox, clock, limiter } = this.deps;
     const rows = outbox.pending(WINDOW);
-    if (rows.length === 0) return 60_000;
+    // Nothing offered while the store cannot write (see Outbox.pending): look again soon.
+    if (rows.length === 0) return outbox.size() > 0 ? 500 : 60_000;
     const now = clock.now();
     let wait = 60_000;
     const lanes = new Set<string>();
@@ -153,7 +168,9 @@ export class OutboxSender {
       }
       if (lanes.has(lane)) continue; // an earlier item of its topic goes first
       lanes.add(lane);
-      if (row.notBefore > now) {
+      // An item an earlier process tried is looked for at once, whatever its time.
+      const inherited = row.attempts > 0 && !this.seen.has(row.id);
+      if (row.notBefore > now && !inherited) {
         wait = Math.min(wait, row.notBefore - now);
         continue;
       }
@@ -190,19 +207,28 @@ export class OutboxSender {
 
   private async process(row: OutboxRow, release: () => void): Promise<void> {
     const { outbox, log } = this.deps;
+    const inherited = row.attempts > 0 && !this.seen.has(row.id);
     if (!this.seen.has(row.id)) {
       this.seen.add(row.id);
-      if (row.attempts > 0) this.uncertain.add(row.id); // tried before this process: maybe sent
+      if (inherited) this.uncertain.add(row.id); // tried by an earlier process: maybe sent
     }
-    // Recorded before the request: after a crash, a row tried before is looked for first.
-    outbox.reschedule(row.id, row.notBefore, row.attempts + 1);
+    let outcome: 'delivered' | 'wait';
     try {
-      await this.deliver(row, release);
+      outcome = await this.deliver(row, release, inherited);
     } catch (err) {
+      if (err instanceof AttemptNotRecorded) {
+        log.debug({ outboxId: row.id }, 'the store cannot record the attempt; the item waits until it can');
+        return;
+      }
       if (!this.closed) this.failed(row, err);
       return;
     }
     if (this.closed) return;
+    if (outcome === 'wait') {
+      // Not there yet, but the earlier process's send may still be under way at Zulip.
+      log.info({ outboxId: row.id, lookAgainInMs: row.notBefore - this.deps.clock.now() }, 'outgoing item an earlier process was sending is not in Zulip yet; looking again before sending it');
+      return;
+    }
     outbox.remove(row.id);
     this.uncertain.delete(row.id);
     this.seen.delete(row.id);
@@ -239,9 +265,26 @@ export class OutboxSender {
     limiter.take();
   }
 
-  private async deliver(row: OutboxRow, release: () => void): Promise<void> {
-    const { api } = this.deps;
+  /**
+   * Sends the item (what of it Zulip does not have yet). 'wait': an item an earlier process was
+   * sending is not in Zulip yet, within `inFlightGraceMs` of that send (its time: `notBefore`).
+   */
+  private async deliver(row: OutboxRow, release: () => void, inherited: boolean): Promise<'delivered' | 'wait'> {
+    const { api, outbox, clock } = this.deps;
     const item = row.item;
+    // Recorded before the first request of this attempt: after a crash the next process looks
+    // for the item first, and expects it may still arrive until `inFlightGraceMs` from now.
+    let marked = false;
+    const mark = () => {
+      if (marked) return;
+      marked = true;
+      outbox.reschedule(row.id, clock.now() + this.inFlightGraceMs, row.attempts + 1);
+      // Not written (the store holds it and offers nothing meanwhile): no send it could not record.
+      if (outbox.pending(1).length === 0) {
+        outbox.reschedule(row.id, row.notBefore, row.attempts);
+        throw new AttemptNotRecorded();
+      }
+    };
     // The round spent a token for the first request; each further one spends its own.
     let first = true;
     const token = async () => {
@@ -250,8 +293,9 @@ export class OutboxSender {
     };
     if (item.kind === 'reaction') {
       await token();
+      mark();
       await this.request(row, release, () => api.addReaction(item.messageId, item.emojiName));
-      return;
+      return 'delivered';
     }
     const pieces = splitMessage(item.content, ZULIP_MESSAGE_LIMIT - SEND_KEY_ROOM);
     const keys = pieces.map((_, i) => sendKey(row, i));
@@ -261,26 +305,31 @@ export class OutboxSender {
       there = await this.deliveredBefore(item);
       if (keys.every((k) => there.has(k))) {
         this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
-        return;
+        return 'delivered';
       }
+      if (inherited && row.notBefore > clock.now()) return 'wait';
+      this.deps.log.info({ outboxId: row.id, keys, found: there.size }, 'outgoing message tried before is not in Zulip; sending it');
     }
     for (const [i, piece] of pieces.entries()) {
       const key = keys[i] as string;
       if (there.has(key)) continue;
       await token();
+      mark();
       await this.request(row, release, () =>
         item.kind === 'message' ? api.sendStreamMessage(item.stream, item.topic, piece, key) : api.sendDirectMessage(item.to, piece, key),
       );
       // Should a later piece fail, the pieces sent are found by their keys, not sent again.
       if (pieces.length > 1) this.uncertain.add(row.id);
     }
+    return 'delivered';
   }
 
   /** The send keys on the bot's newest messages where the item goes (none when it cannot look). */
   private async deliveredBefore(item: Exclude<OutgoingItem, { kind: 'reaction' }>): Promise<Set<string>> {
     const { api, selfEmail } = this.deps;
     if (!api.sentKeys || !selfEmail) return new Set();
-    const where = item.kind === 'message' ? { stream: item.stream } : { direct: item.to };
+    // The topic as queued now: the store moves queued items with their topic (as Zulip moves the messages).
+    const where = item.kind === 'message' ? { stream: item.stream, topic: item.topic } : { direct: item.to };
     return api.sentKeys(where, selfEmail, LOOKUP_LIMIT);
   }
 

@@ -71,13 +71,14 @@ test('a send key travels invisibly with the message and is found again, in a str
   await api.sendStreamMessage('S', 'one', '**Reminder**: see [the runbook](https://wiki.example.org/x)', '0123456789ab');
   await api.sendStreamMessage('S', 'two', 'no key');
   await api.sendDirectMessage([ann.email], 'Commands: `!help`', 'fedcba987654');
-  const stored = fake.messagesIn('S', 'one')[0]?.content ?? '';
-  expect(stored.startsWith('**Reminder**: see [the runbook](https://wiki.example.org/x) \u2063')).toBe(true);
-  expect(stored.replace(/[\u200b\u2060-\u2064]/g, '')).toBe('**Reminder**: see [the runbook](https://wiki.example.org/x) ');
+  // The fake shows what readers see, and the key it split off.
+  expect(fake.messagesIn('S', 'one')[0]).toMatchObject({ content: '**Reminder**: see [the runbook](https://wiki.example.org/x)', sendKey: '0123456789ab' });
+  expect(fake.messagesIn('S', 'two')[0]?.sendKey).toBeUndefined();
 
-  expect(await api.sentKeys?.({ stream: 'S' }, bot.email, 50)).toEqual(new Set(['0123456789ab']));
+  expect(await api.sentKeys?.({ stream: 'S', topic: 'one' }, bot.email, 50)).toEqual(new Set(['0123456789ab']));
+  expect(await api.sentKeys?.({ stream: 'S', topic: 'two' }, bot.email, 50)).toEqual(new Set());
   expect(await api.sentKeys?.({ direct: [ann.email] }, bot.email, 50)).toEqual(new Set(['fedcba987654']));
-  expect(await api.sentKeys?.({ stream: 'S' }, ann.email, 50)).toEqual(new Set());
+  expect(await api.sentKeys?.({ stream: 'S', topic: 'one' }, ann.email, 50)).toEqual(new Set());
   // Readers of history get the content without the key.
   expect((await api.latestMessages({ stream: 'S', topic: 'one' }, 5)).map((m) => m.content)).toEqual(['**Reminder**: see [the runbook](https://wiki.example.org/x)']);
 });

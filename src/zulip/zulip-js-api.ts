@@ -350,9 +350,9 @@ class ZulipJsApi implements ZulipApi {
     return typeof body.id === 'number' ? body.id : 0;
   }
 
-  async sentKeys(where: { stream: string } | { direct: readonly string[] }, senderEmail: string, limit: number): Promise<Set<string>> {
+  async sentKeys(where: { stream: string; topic: string } | { direct: readonly string[] }, senderEmail: string, limit: number): Promise<Set<string>> {
     const ops = 'stream' in where
-      ? [{ operator: 'channel', operand: where.stream }, { operator: 'sender', operand: senderEmail }]
+      ? [{ operator: 'channel', operand: where.stream }, { operator: 'topic', operand: where.topic }, { operator: 'sender', operand: senderEmail }]
       : [{ operator: 'dm', operand: where.direct.join(',') }, { operator: 'sender', operand: senderEmail }];
     const body = await this.call('GET /messages (sent keys)', () =>
       this.client.callEndpoint('/messages', 'GET', { anchor: 'newest', num_before: Math.min(limit, 1000), num_after: 0, narrow: JSON.stringify(ops), apply_markdown: 'false' }),

@@ -8,6 +8,10 @@
  *   CHAOS_HANG=all|none npx jest test/chaos      the long-poll hang in every seed / none
  *                                                (default: seeds divisible by 5; a hang costs ~17 s,
  *                                                 the bot's long-poll client timeout)
+ *   CHAOS_SLOW=all|none npx jest test/chaos      one send answered past the client timeout, in every
+ *                                                seed / none (default: odd seeds; it costs ~15 s)
+ *   CHAOS_STORE=none npx jest test/chaos         no store window (default: every seed has one, 2-5 s in
+ *                                                which the bot's store cannot write: disk full or I/O error)
  *   CHAOS_KEEP=1                                 keep each run's directory (store, bot logs)
  *   CHAOS_TOLERATE=reminder-gap,alert-count      report problems of those [kinds] without failing
  *                                                (to see what else a run finds while a known bug is open)
@@ -27,9 +31,12 @@ function seedsFromEnv(): number[] {
 const SEEDS = seedsFromEnv();
 const ALERTS = Number(process.env.CHAOS_ALERTS ?? 500);
 const HANG = process.env.CHAOS_HANG ?? 'auto';
+const SLOW = process.env.CHAOS_SLOW ?? 'auto';
+const STORE = process.env.CHAOS_STORE ?? 'all';
 const TOLERATE = new Set((process.env.CHAOS_TOLERATE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const kindOf = (problem: string) => /^\[([a-z-]+)\]/.exec(problem)?.[1] ?? 'other';
 const hangFor = (seed: number) => (HANG === 'all' ? true : HANG === 'none' ? false : seed % 5 === 0);
+const slowFor = (seed: number) => (SLOW === 'all' ? true : SLOW === 'none' ? false : seed % 2 === 1);
 
 if (!Number.isSafeInteger(ALERTS) || ALERTS < 1) throw new Error(`CHAOS_ALERTS: expected a positive integer, got ${process.env.CHAOS_ALERTS}`);
 
@@ -64,6 +71,8 @@ describe('chaos', () => {
       const report = await chaosRun(seed, {
         alerts: ALERTS,
         hang: hangFor(seed),
+        slow: slowFor(seed),
+        storeFault: STORE !== 'none',
         keepDir: process.env.CHAOS_KEEP === '1',
         ...(process.env.CHAOS_VERBOSE === '1' ? { progress: (l: string) => process.stdout.write(`  ${l}\n`) } : {}),
       });
@@ -84,11 +93,12 @@ describe('chaos', () => {
             ...shown.map((p) => `  - ${p}`),
             ...(more > 0 ? [`  … and ${more} more`] : []),
             `run directory (store, bot logs, request log): ${report.dir}`,
-            `replay: CHAOS_SEEDS=${seed}${ALERTS !== 500 ? ` CHAOS_ALERTS=${ALERTS}` : ''}${HANG !== 'auto' ? ` CHAOS_HANG=${HANG}` : ''}${TOLERATE.size > 0 ? ` CHAOS_TOLERATE=${[...TOLERATE].join(',')}` : ''} npx jest test/chaos`,
+            `replay: CHAOS_SEEDS=${seed}${ALERTS !== 500 ? ` CHAOS_ALERTS=${ALERTS}` : ''}${HANG !== 'auto' ? ` CHAOS_HANG=${HANG}` : ''}${SLOW !== 'auto' ? ` CHAOS_SLOW=${SLOW}` : ''}${STORE !== 'all' ? ` CHAOS_STORE=${STORE}` : ''}${TOLERATE.size > 0 ? ` CHAOS_TOLERATE=${[...TOLERATE].join(',')}` : ''} npx jest test/chaos`,
           ].join('\n'),
         );
       }
     },
-    120_000,
+    // A hang (~17 s), a slow send (~15 s) and a restarted bot's 20 s wait for an item the killed one was sending can add up.
+    180_000,
   );
 });

@@ -54,12 +54,14 @@ test('an unacknowledged incident blocks the handover; after !ack it completes, i
   const reminder = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'db-01' && m.content.includes('⏰'), { afterId: second.id });
   expect(reminder.content).toContain(`@**Bob Jones|${w.bob.id}** (first responder)`);
 
-  // !handling redirects the topic's reminders to Ann.
-  const handling = await say(w.ann.email, STREAMS.critical, 'db-01', '!handling');
-  expect(handling.content).toMatch(/^🛠️ Ann Smith handles this topic; reminders here mention them until /);
+  // !handling needs the acting first responder (or firstResponder.group): Ann is refused; Bob's
+  // !handling redirects the topic's reminders to the handler.
+  expect((await say(w.ann.email, STREAMS.critical, 'db-01', '!handling')).content).toMatch(/acting first responder/);
+  const handling = await say(w.bob.email, STREAMS.critical, 'db-01', '!handling');
+  expect(handling.content).toMatch(/^🛠️ Bob Jones handles this topic; reminders here mention them until /);
   const redirected = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'db-01' && m.content.includes('⏰'), { afterId: handling.id });
-  expect(redirected.content).toContain(`@**Ann Smith|${w.ann.id}** (handling this)`);
-  const released = await say(w.ann.email, STREAMS.critical, 'db-01', '!release');
+  expect(redirected.content).toContain(`@**Bob Jones|${w.bob.id}** (handling this)`);
+  const released = await say(w.bob.email, STREAMS.critical, 'db-01', '!release');
   expect(released.content).toContain('no longer handles this topic');
   const back = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'db-01' && m.content.includes('⏰'), { afterId: released.id });
   expect(back.content).toContain(`@**Bob Jones|${w.bob.id}** (first responder)`);

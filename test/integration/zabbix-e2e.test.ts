@@ -62,11 +62,11 @@ const openProblems = () => rpc<{ eventid: string; clock: string; suppressed: str
 
 const maintenanceStatus = async () => (await rpc<{ maintenance_status: string }[]>('host.get', { output: ['maintenance_status'], hostids: [env.hostId] }))[0]?.maintenance_status;
 
-/** Removes the e2e maintenance (left over or current) and waits for Zabbix's timer to take the host out of it (at most a minute). */
+/** Removes the e2e maintenance (left over or current) and waits for Zabbix's timer to take the host out of it (seen: 19–67 s). */
 async function endMaintenance(): Promise<void> {
   const left = await rpc<{ maintenanceid: string }[]>('maintenance.get', { output: ['maintenanceid'], filter: { name: MAINTENANCE } });
   if (left.length > 0) await rpc('maintenance.delete', left.map((m) => m.maintenanceid));
-  await until('the e2e host out of maintenance', async () => (await maintenanceStatus()) === '0', 120_000);
+  await until('the e2e host out of maintenance', async () => (await maintenanceStatus()) === '0', 180_000);
 }
 
 /** The trigger is clear in Zabbix, and a second has passed (values within one second can open and close problems out of order). */
@@ -253,7 +253,7 @@ test('a host in maintenance: its suppressed problem posts nothing — no PROBLEM
   await rpc('maintenance.create', { name: MAINTENANCE, maintenance_type: 0, active_since: now - 60, active_till: now + 7200, hostids: [env.hostId], timeperiods: [{ timeperiod_type: 0, start_date: now - 60, period: 7260 }] });
   const created = Date.now();
   try {
-    await until('the e2e host in maintenance', async () => (await maintenanceStatus()) === '1', 120_000);
+    await until('the e2e host in maintenance', async () => (await maintenanceStatus()) === '1', 180_000);
     mark(`maintenance active ${((Date.now() - created) / 1000).toFixed(1)}s after maintenance.create (Zabbix's timer)`);
     send(0);
     mark('zabbix_sender e2e.status=0 (fires in maintenance)');
@@ -274,10 +274,15 @@ test('a host in maintenance: its suppressed problem posts nothing — no PROBLEM
     expect(postsAbout(problem!.eventid, base)).toEqual([]);
     mark(`${((Date.now() - Number(problem!.clock) * 1000) / 1000).toFixed(0)}s after the problem opened (grace 90 s): no PROBLEM post, no lost-webhook post`);
     await cleared();
+    // Zabbix drops the paused escalation of a problem that recovered in maintenance at its next pass
+    // (escalator: every 3 s) — if the event is still suppressed then. Deleting the maintenance
+    // unsuppresses its events at once, and an escalation not dropped yet would run: an "OK" post for
+    // the problem operation and one for the recovery. So the maintenance ends only after a few passes.
+    await new Promise((r) => setTimeout(r, 10_000));
   } finally {
     send(1);
     await endMaintenance();
   }
   mark(`maintenance ended ${((Date.now() - created) / 1000).toFixed(1)}s after it was created`);
   expect(fake.messages().filter((m) => m.id > base && (m.sender_email === w.zabbix.email || m.content.includes('its alert never arrived here')))).toEqual([]);
-}, 420_000);
+}, 540_000);

@@ -408,8 +408,10 @@ describe('rate limits and faults', () => {
     const slower = send('slower');
     expect(await clientTimeout(slower, 150)).toBe('timed out');
     expect(contents()).toEqual(['slow']); // the server is still working on it
+    expect(fake.delayedInFlight()).toBe(1);
     expect(await slower).toMatchObject({ result: 'success' });
     expect(contents()).toEqual(['slow', 'slower']);
+    expect(fake.delayedInFlight()).toBe(0);
   });
 
   it('deliverOutOfOrderNext queues a message\'s event after the next one\'s: in one batch, or in a later one', async () => {
@@ -420,6 +422,8 @@ describe('rate limits and faults', () => {
     const second = fake.post(alice.email, 'alerts', 't', 'second');
     const batch = events(await z.events.retrieve({ queue_id, last_event_id: -1 }));
     expect(batch.map((e) => messageEvent(e).id)).toEqual([second.id, first.id]);
+    expect(fake.outOfOrderDelivered).toBe(1);
+    expect(fake.outOfOrderPairs).toEqual([{ held: first.id, after: second.id }]);
     expect((batch[0] as ZEvent).id).toBeLessThan((batch[1] as ZEvent).id);
 
     fake.deliverOutOfOrderNext(1, { sameBatch: false });

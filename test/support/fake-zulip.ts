@@ -11,6 +11,11 @@
  *   (content then comes back as (simplified) HTML);
  * - content is cut at 10,000 code points with "\n[message truncated]", topics at 60 with "...";
  * - `update_message` carries `subject` only when the topic changed, `new_stream_id` only on moves.
+ *
+ * Zulip stores and serves the bot's messages with their send key (invisible characters at the
+ * end: src/zulip/zulip-js-api.ts); the inspection methods (post, messages, messagesIn, messagesBy,
+ * waitForMessage, directMessages) show what a reader sees — the content without it — and the key
+ * as `sendKey`.
  */
 import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +23,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { listenOnLoopback } from './loopback';
 import { mulberry32 } from './prng';
+import { splitSendKey } from '../../src/zulip/zulip-js-api';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -30,6 +36,8 @@ export interface FakeMessage {
   id: number; type: 'stream'; stream_id: number; display_recipient: string; subject: string; content: string;
   sender_id: number; sender_email: string; sender_full_name: string; client: string; timestamp: number;
   reactions: FakeReaction[];
+  /** Inspection only: the bot's send key that was split off `content` (see the header). */
+  sendKey?: string;
 }
 export interface FakeDirectMessage {
   id: number;
@@ -43,6 +51,8 @@ export interface FakeDirectMessage {
   client: string;
   timestamp: number;
   reactions: FakeReaction[];
+  /** Inspection only: the bot's send key that was split off `content` (see the header). */
+  sendKey?: string;
 }
 
 export interface RequestLogEntry {
@@ -77,8 +87,10 @@ const LARGER_THAN_MAX_MESSAGE_ID = 10_000_000_000_000_000;
 const RATE_WINDOW_MS = 60_000;
 const NOTIFICATION_BOT = { email: 'notification-bot@zulip.com', fullName: 'Notification Bot' };
 const EMOJI_CODES = new Map<string, string>([
-  ['repeat', '1f501'], ['check', '2714'], ['eyes', '1f440'], ['fire', '1f525'], ['thumbs_up', '1f44d'], ['+1', '1f44d'],
-  ['white_check_mark', '2705'], ['warning', '26a0'], ['cross_mark', '274c'], ['rotating_light', '1f6a8'],
+  ['repeat', '1f501'], ['check', '2705'], ['eyes', '1f440'], ['fire', '1f525'], ['thumbs_up', '1f44d'], ['+1', '1f44d'],
+  ['warning', '26a0'], ['cross_mark', '274c'], ['rotating_light', '1f6a8'],
+  // Zulip's own name for ✔️ U+2714 (its emoji_names.py); `heavy_check_mark` is not a Zulip name.
+  ['check_mark', '2714'],
 ]);
 
 class ApiError extends Error {
@@ -108,6 +120,8 @@ interface RequestContext {
   delayMs?: number;
   /** The fault that shaped this answer without replacing it (delay, unknown event id). */
   faultTag?: 'delay' | 'unknownEventId';
+  /** Counted in `delayed` until answered. */
+  delayedCounted?: boolean;
 }
 
 interface EventQueue {
@@ -173,6 +187,12 @@ function renderMarkdown(source: string): string {
 
 function clone<T>(value: T): T {
   return structuredClone(value);
+}
+
+/** A stored message as a reader sees it: the bot's send key split off the content (see the header). */
+function view<T extends { content: string }>(m: T): T & { sendKey?: string } {
+  const { content, key } = splitSendKey(m.content);
+  return { ...clone(m), content, ...(key !== undefined ? { sendKey: key } : {}) };
 }
 
 function sameName(a: string, b: string): boolean {
@@ -299,6 +319,12 @@ export class FakeZulip {
   readonly url: string;
   readonly requests: RequestLogEntry[] = [];
   rateLimitHits = 0;
+  /** Requests delayNext has taken so far (answered or not: a client may be gone before the answer). */
+  delaysTaken = 0;
+  /** Message events delivered out of order by deliverOutOfOrderNext so far. */
+  outOfOrderDelivered = 0;
+  /** Each message whose event deliverOutOfOrderNext held back, and the message it went out behind (none: by itself). */
+  readonly outOfOrderPairs: { held: number; after?: number }[] = [];
   /** Benchmarks: called when events have been written to a GET /events answer (`at`: performance.now()). */
   onEventsReleased?: (release: { queueId: string; user: string; at: number; events: readonly Json[] }) => void;
   /** Benchmarks: called with every request log entry as it is written. */
@@ -325,6 +351,8 @@ export class FakeZulip {
   private held: HeldEvent[] = [];
   private heldTimer: NodeJS.Timeout | undefined;
   private unknownEventIds = 0;
+  /** Requests delayNext took whose answer has not been written yet. */
+  private delayed = 0;
   private nextStreamId = 10;
   private nextMessageId = 101;
   private queueCounter = 0;
@@ -401,7 +429,7 @@ export class FakeZulip {
     opts: { client?: string; timestamp?: number } = {}): FakeMessage {
     const m = this.createMessage(this.userOrThrow(senderEmail), this.streamOrThrow(stream), topic, content,
       opts.client ?? 'website', opts.timestamp);
-    return clone(m);
+    return view(m);
   }
 
   renameTopic(stream: string, oldTopic: string, newTopic: string, opts: { newStream?: string; byEmail?: string } = {}): void {
@@ -426,16 +454,16 @@ export class FakeZulip {
   // ----- inspection ----------------------------------------------------------------------------
 
   messages(): FakeMessage[] {
-    return this.msgs.map(clone);
+    return this.msgs.map(view);
   }
 
   messagesIn(stream: string, topic?: string): FakeMessage[] {
     return this.msgs.filter((m) => sameName(m.display_recipient, stream)
-      && (topic === undefined || sameName(m.subject, topic))).map(clone);
+      && (topic === undefined || sameName(m.subject, topic))).map(view);
   }
 
   messagesBy(email: string): FakeMessage[] {
-    return this.msgs.filter((m) => sameName(m.sender_email, email)).map(clone);
+    return this.msgs.filter((m) => sameName(m.sender_email, email)).map(view);
   }
 
   waitForMessage(pred: (m: FakeMessage) => boolean, opts: { timeoutMs?: number; afterId?: number } = {}): Promise<FakeMessage> {
@@ -453,11 +481,11 @@ export class FakeZulip {
         }, timeoutMs),
         check: () => {
           try {
-            const found = this.msgs.find((m) => m.id > afterId && pred(clone(m)));
+            const found = this.msgs.find((m) => m.id > afterId && pred(view(m)));
             if (!found) return;
             this.waiters.delete(waiter);
             clearTimeout(waiter.timer);
-            resolve(clone(found));
+            resolve(view(found));
           } catch (err) {
             this.waiters.delete(waiter);
             clearTimeout(waiter.timer);
@@ -543,6 +571,11 @@ export class FakeZulip {
    */
   unknownEventIdNext(n: number): void {
     this.unknownEventIds += n;
+  }
+
+  /** Requests delayNext is holding (their answer, and with `effect: 'when-answered'` their effect, still to come). */
+  delayedInFlight(): number {
+    return this.delayed;
   }
 
   rateLimitNext(n: number, retryAfterSeconds: number, opts: { path?: RegExp } = {}): void {
@@ -716,12 +749,17 @@ export class FakeZulip {
     this.userGroups.push({ id: 100 + this.userGroups.length, name, members: new Set(memberEmails.map((e) => this.userOrThrow(e).id)) });
   }
 
-  /** Direct messages, in id order (ids shared with stream messages). */
-  readonly directMessages: FakeDirectMessage[] = [];
+  /** Direct messages as stored, in id order (ids shared with stream messages). */
+  private readonly dms: FakeDirectMessage[] = [];
+
+  /** Direct messages, in id order (ids shared with stream messages), as readers see them. */
+  get directMessages(): FakeDirectMessage[] {
+    return this.dms.map(view);
+  }
 
   /** A direct message from a user (as from the web UI) to other users, by email. */
   postDirect(senderEmail: string, toEmails: string[], content: string): FakeDirectMessage {
-    return this.createDirect(this.userOrThrow(senderEmail), toEmails.map((e) => this.userOrThrow(e)), content, 'website');
+    return view(this.createDirect(this.userOrThrow(senderEmail), toEmails.map((e) => this.userOrThrow(e)), content, 'website'));
   }
 
   private recipientsFromTo(to: string): FakeUser[] {
@@ -744,7 +782,7 @@ export class FakeZulip {
       timestamp: Math.floor(Date.now() / 1000), reactions: [],
     };
     this.nextMessageId += 1 + Math.floor(this.idRng() * 3);
-    this.directMessages.push(dm);
+    this.dms.push(dm);
     this.deliver('message', (q) => (people.some((u) => u.id === q.user.id) ? { message: clone(dm), flags: q.user.id === sender.id ? ['read'] : [] } : null));
     this.notifyWaiters();
     return dm;
@@ -770,28 +808,37 @@ export class FakeZulip {
     clearTimeout(this.heldTimer);
     const hold = type === 'message' && release.length === 0 && this.outOfOrder.length > 0 ? this.outOfOrder.shift() : undefined;
     const touched = new Set<EventQueue>();
+    let afterId: number | undefined;
     for (const q of this.queues.values()) {
       if (q.eventTypes && !q.eventTypes.has(type)) continue;
       const payload = build(q);
       if (!payload) continue;
+      afterId ??= (payload.message as { id?: number } | undefined)?.id;
       if (hold !== undefined) this.held.push({ q, payload: { ...clone(payload), type }, sameBatch: hold });
       else {
         this.pushEvent(q, { ...clone(payload), type }, false);
         touched.add(q);
       }
     }
-    this.releaseHeld(release, touched);
+    this.releaseHeld(release, touched, afterId);
     if (this.held.length > 0) {
-      this.heldTimer = setTimeout(() => this.releaseHeld(this.held.splice(0), new Set()), 300);
+      this.heldTimer = setTimeout(() => this.releaseHeld(this.held.splice(0), new Set(), undefined), 300);
       this.heldTimer.unref();
     }
   }
 
-  /** Queues held events behind what `touched` just got; answers the waiting polls. */
-  private releaseHeld(release: HeldEvent[], touched: Set<EventQueue>): void {
+  /** Queues held events behind what `touched` just got (message `afterId`); answers the waiting polls. */
+  private releaseHeld(release: HeldEvent[], touched: Set<EventQueue>, afterId: number | undefined): void {
     const later: HeldEvent[] = [];
+    const recorded = new Set<number>();
     for (const h of release) {
+      const heldId = (h.payload.message as { id?: number } | undefined)?.id;
+      if (heldId !== undefined && !recorded.has(heldId)) {
+        recorded.add(heldId);
+        this.outOfOrderPairs.push({ held: heldId, ...(afterId !== undefined ? { after: afterId } : {}) });
+      }
       if (this.queues.get(h.q.id) !== h.q) continue;
+      this.outOfOrderDelivered++;
       if (h.sameBatch || !touched.has(h.q)) {
         this.pushEvent(h.q, h.payload, false);
         touched.add(h.q);
@@ -929,12 +976,15 @@ export class FakeZulip {
     if (fault?.kind === 'delay') {
       ctx.faultTag = 'delay';
       const ms = fault.delayMs ?? 0;
+      this.delayed++;
+      this.delaysTaken++;
       if (fault.effectWhenAnswered) {
         await new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-        if (this.stopped) return;
+        if (this.stopped) { this.delayed--; return; }
       } else {
         ctx.delayMs = ms;
       }
+      ctx.delayedCounted = true;
     }
 
     const routePath = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : null;
@@ -1049,7 +1099,7 @@ export class FakeZulip {
   }
 
   private respond(ctx: RequestContext, reply: Reply, fault?: 'fail' | 'rateLimit'): void {
-    if (ctx.answered || ctx.res.destroyed) return;
+    if (ctx.answered || ctx.res.destroyed) { this.settleDelay(ctx); return; }
     if (ctx.delayMs !== undefined && ctx.delayMs > 0) {
       const ms = ctx.delayMs;
       ctx.delayMs = 0;
@@ -1057,6 +1107,7 @@ export class FakeZulip {
       return;
     }
     ctx.answered = true;
+    this.settleDelay(ctx);
     const payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
     const headers: Record<string, string> = { 'content-type': 'application/json', ...ctx.rateHeaders, ...reply.headers };
     this.log(ctx, reply.status, fault ?? (ctx.drop ? 'drop' : ctx.faultTag));
@@ -1070,6 +1121,13 @@ export class FakeZulip {
     // (Cut short under a Content-Length, its promise would never settle; hangNext covers that case.)
     ctx.res.writeHead(reply.status, headers);
     ctx.res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => ctx.res.destroy());
+  }
+
+  /** A delayed request is answered (or its client gone): no longer counted in delayedInFlight. */
+  private settleDelay(ctx: RequestContext): void {
+    if (!ctx.delayedCounted) return;
+    ctx.delayedCounted = false;
+    this.delayed--;
   }
 
   private log(ctx: RequestContext, status: number, fault?: RequestLogEntry['fault']): void {
@@ -1290,7 +1348,7 @@ export class FakeZulip {
     // A `dm` narrow searches the caller's direct messages; every other narrow the stream messages.
     const dm = narrow.find((t) => t.operator === 'dm');
     const matching: (FakeMessage | FakeDirectMessage)[] = dm
-      ? this.directMessages.filter((m) => dmMatches(dm.operand, m, ctx.user) !== dm.negated
+      ? this.dms.filter((m) => dmMatches(dm.operand, m, ctx.user) !== dm.negated
         && m.display_recipient.some((p) => p.id === ctx.user?.id)
         && narrow.every((t) => t.operator === 'dm' || (t.operator === 'sender' && (sameName(m.sender_email, t.operand) || String(m.sender_id) === t.operand) !== t.negated)))
       : this.msgs.filter((m) => narrowMatches(narrow, m));

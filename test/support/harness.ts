@@ -36,6 +36,7 @@ import type { BotModule } from '../../src/pipeline/module';
 import { openSqliteStore } from '../../src/store/sqlite-store';
 import type { Store } from '../../src/store/store';
 import type { ZabbixApi } from '../../src/zabbix/client';
+import type { GitlabApi } from '../../src/gitlab/api';
 import type { DirectMessage, StreamMessage, ZulipUser } from '../../src/zulip/api';
 import { alertPost, testConfig } from './factories';
 import { MemoryZulip } from './memory-zulip';
@@ -58,6 +59,8 @@ export interface BotOptions {
   at?: number | string;
   /** A Zabbix API; when given and `config.zabbix` is not, the config gets a Zabbix URL and token so the app uses it. */
   zabbix?: ZabbixApi;
+  /** A GitLab API; when given and `config.gitlab` is not, the config gets a GitLab URL, token and project so the app uses it. */
+  gitlab?: GitlabApi;
   metrics?: Metrics;
   /** Changes the module list before the pipeline is built (createApp's `modules`). */
   modules?: (modules: BotModule[]) => BotModule[];
@@ -155,6 +158,7 @@ const PEOPLE: Record<'ann' | 'bob', number> = { ann: 2, bob: 3 };
 export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot> {
   const overrides = { ...(opts.config ?? {}) };
   if (opts.zabbix && overrides.zabbix === undefined) overrides.zabbix = { url: 'https://zabbix.example.org', token: 'test-token' };
+  if (opts.gitlab && overrides.gitlab === undefined) overrides.gitlab = { url: 'https://git.example.org', token: 'test-token', project: 'sre/incidents' };
   const config = testConfig(overrides);
   const start = opts.at === undefined ? Date.parse(HARNESS_START) : typeof opts.at === 'string' ? Date.parse(opts.at) : opts.at;
   if (!Number.isFinite(start)) throw new Error(`inProcessBot: bad start time ${String(opts.at)}`);
@@ -192,6 +196,7 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
       clock,
       ticker: { start: () => {}, stop: async () => {} },
       ...(opts.zabbix ? { zabbix: opts.zabbix } : {}),
+      ...(opts.gitlab ? { gitlab: opts.gitlab } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.modules ? { modules: opts.modules } : {}),
     });

@@ -1,5 +1,6 @@
 /** `!help`: the commands every module declares, from the pipeline's registry. */
 import type { CommandRegistry } from '../../pipeline/commands';
+import { UserFacingError } from '../../pipeline/errors';
 import type { BotModule } from '../../pipeline/module';
 
 export function helpModule(registry: () => CommandRegistry): BotModule {
@@ -8,10 +9,16 @@ export function helpModule(registry: () => CommandRegistry): BotModule {
     commands: [
       {
         name: 'help',
-        usage: '!help',
-        summary: 'lists the commands',
+        usage: '!help [command]',
+        summary: 'lists the commands; `!help ack` shows one command: usage, examples, where it runs',
+        examples: ['!help', '!help snooze'],
         where: 'anywhere',
-        run: (ctx) => ctx.reply(registry().helpText()),
+        run: (ctx) => {
+          if (!ctx.args) return ctx.reply(registry().helpText());
+          const one = registry().helpFor(ctx.args.split(/\s+/)[0] as string);
+          if (!one) throw new UserFacingError('usage', registry().unknownText(ctx.args.replace(/^[!?]/, '').split(/\s+/)[0] as string));
+          ctx.reply(one);
+        },
       },
     ],
   };

@@ -1,7 +1,7 @@
 /** Commands on open incidents: `!ongoing` everywhere, `!ack` and `!snooze` in an incident's topic. */
 import { outside, topicLink } from '../../core/text';
 import { isZabbixEventId } from '../../domain/event-ids';
-import { formatDuration, parseDuration } from '../../domain/duration';
+import { formatDuration, parseSpokenDuration } from '../../domain/duration';
 import type { Incident } from '../../domain/incident';
 import type { SlaConfig } from '../../domain/sla';
 import { formatTime } from '../../domain/time';
@@ -69,10 +69,11 @@ export function incidentCommands({ lifecycle, store, sla, timeZone, zabbixConfig
     {
       name: 'snooze',
       usage: '!snooze <duration>',
+      examples: ['!snooze 30m', '!snooze 2 hours', '!snooze 1h30m', '!snooze until 14:00'],
       where: 'topic',
       summary: "in an incident's topic: pauses its reminders (e.g. `!snooze 2h`), at most until the SLA deadline",
       run: (ctx) => {
-        const ms = parseDuration(ctx.args);
+        const ms = parseSpokenDuration(ctx.args, ctx.now, timeZone);
         if (ms === undefined) throw new UserFacingError('usage', ctx.args ? `"${outside(ctx.args, { max: 40 })}" is not a duration like "30m" or "2h".` : 'Say for how long.');
         const r = lifecycle.snoozeTopic(here(ctx), ms, ctx.message.senderName);
         if (r.incidents.length === 0) {

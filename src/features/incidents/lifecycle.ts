@@ -36,6 +36,8 @@ interface MarkResolvedJob extends TopicRef {
 
 interface StillFiringJob extends TopicRef {
   by: string;
+  /** How it was resolved: the ✔ (default) or the resolution phrase. */
+  how?: 'phrase';
   eventIds: string[];
 }
 
@@ -203,17 +205,36 @@ export class IncidentLifecycle {
     const open = moved.filter((i) => i.status !== 'resolved');
     if (open.length === 0) return;
     const by = (byUserId !== undefined ? await this.deps.userName(byUserId) : undefined) ?? 'someone';
+    this.closeByPerson(to, open, by, 'topic-resolved', 'topic marked resolved');
+    this.deps.log.info({ topic: to, resolved: open.length }, 'topic marked resolved');
+  }
+
+  /**
+   * The old integration's phrase, "I agree that this has been fully resolved", alone in an
+   * incident's topic: resolves its incidents as a ✔ does (with the same still-firing check), and
+   * the bot puts ✅ on the message. False when the topic has nothing open.
+   */
+  resolveByPhrase(ref: TopicRef, by: string, messageId: number): boolean {
+    const open = this.deps.store.incidentsInTopic(ref, { openOnly: true });
+    if (open.length === 0) return false;
+    this.deps.store.transaction(() => {
+      this.closeByPerson(ref, open, by, 'agreed', 'agreed fully resolved (the resolution phrase)');
+      this.deps.speaker.react(messageId, 'check');
+    });
+    this.deps.log.info({ topic: ref, resolved: open.length, by }, 'resolved by the resolution phrase');
+    return true;
+  }
+
+  /** Resolves what a person closed (✔, the phrase), then says which triggers may still fire (asking Zabbix off the message path). */
+  private closeByPerson(to: TopicRef, open: readonly Incident[], by: string, resolution: 'topic-resolved' | 'agreed', detail: string): void {
     const { store, clock } = this.deps;
     const now = clock.now();
     store.transaction(() => {
-      for (const i of open) {
-        this.save(resolve(i, { at: now, by, resolution: 'topic-resolved' }), { eventId: i.eventId, at: now, kind: 'resolved', actor: by, detail: 'topic marked resolved' });
-      }
-      const check: StillFiringJob = { ...to, by, eventIds: open.map((i) => i.eventId) };
+      for (const i of open) this.save(resolve(i, { at: now, by, resolution }), { eventId: i.eventId, at: now, kind: 'resolved', actor: by, detail });
+      const check: StillFiringJob = { ...to, by, eventIds: open.map((i) => i.eventId), ...(resolution === 'agreed' ? { how: 'phrase' as const } : {}) };
       if (this.deps.firing) this.deps.jobs.enqueue(STILL_FIRING_JOB, check);
       else this.sayResolved(check, open, undefined);
     });
-    this.deps.log.info({ topic: to, resolved: open.length }, 'topic marked resolved');
   }
 
   /** The ✔ taken off a topic: the incidents it closed are open again. */
@@ -283,7 +304,7 @@ export class IncidentLifecycle {
     },
   };
 
-  private sayResolved(to: TopicRef & { by: string }, open: readonly Incident[], view: Map<string, boolean> | undefined): void {
+  private sayResolved(to: TopicRef & { by: string; how?: 'phrase' }, open: readonly Incident[], view: Map<string, boolean> | undefined): void {
     const firing = open.flatMap((incident) => {
       const z = view?.get(incident.eventId);
       if (z === true) return [{ incident, why: 'Zabbix says it is still firing' }];
@@ -295,7 +316,8 @@ export class IncidentLifecycle {
     const others = this.openElsewhere(to);
     const otherLines = others.length === 0 ? [] : [`Still open for this host elsewhere: ${others.slice(0, 10).map((i) => `**${neutralizeMentions(i.triggerName)}** (event ${i.eventId}, ${topicLink(i.stream, i.topic)})`).join('; ')}.`];
     if (firing.length === 0) {
-      this.deps.speaker.say(to.stream, to.topic, [`✅ Topic marked resolved by ${by}: ${open.length === 1 ? 'its incident is' : `its ${open.length} incidents are`} closed.`, ...otherLines].join('\n'));
+      const head = to.how === 'phrase' ? `✅ ${by} agreed that this has been fully resolved:` : `✅ Topic marked resolved by ${by}:`;
+      this.deps.speaker.say(to.stream, to.topic, [`${head} ${open.length === 1 ? 'its incident is' : `its ${open.length} incidents are`} closed.`, ...otherLines].join('\n'));
       return;
     }
     const lines = firing.map((x) => `- ${x.incident.severity}: **${neutralizeMentions(x.incident.triggerName)}** (event ${x.incident.eventId}) — ${x.why}`);
@@ -303,7 +325,7 @@ export class IncidentLifecycle {
       to.stream,
       to.topic,
       [
-        `⚠️ This topic was marked resolved by ${by}, but ${firing.length === 1 ? 'this trigger' : 'these triggers'} may still be firing:`,
+        `⚠️ ${to.how === 'phrase' ? `${by} agreed that this has been fully resolved` : `This topic was marked resolved by ${by}`}, but ${firing.length === 1 ? 'this trigger' : 'these triggers'} may still be firing:`,
         ...lines,
         ...otherLines,
         `Per the process, mark the topic resolved only when no other triggers fire for the host: verify the trigger no longer fires (${this.deps.firing ? '`!recheck` here has Zabbix execute its items now ("Execute now") and reports back' : 'Zabbix "Execute now"'}), then resolve. The incidents are closed in the bot; a new PROBLEM reopens tracking.`,

@@ -60,6 +60,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host, summary, stream, topic, by: ctx.message.senderName, messageId: ctx.message.id });
         d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${outside(host)}**: ${outside(summary, { max: 500 })}\n${outside(ctx.message.senderName, { max: 100 })} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);
         if (stream !== here(ctx).stream || topic !== here(ctx).topic) ctx.reply(`📣 Tracking it in ${topicLink(stream, topic)} (${incident.eventId}).`);
+        ctx.emit({ kind: 'opened', incidents: [incident], by: ctx.message.senderName, where: { stream, topic }, messageId: ctx.message.id });
       },
     },
     {
@@ -77,6 +78,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         }
         const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host: here(ctx).topic, summary: here(ctx).topic, stream: here(ctx).stream, topic: here(ctx).topic, by: ctx.message.senderName, messageId: ctx.message.id });
         ctx.reply(`📌 Tracking this topic as a ${cls} incident (${incident.eventId}), reported by ${outside(ctx.message.senderName, { max: 100 })}; SLA from now.`);
+        ctx.emit({ kind: 'opened', incidents: [incident], by: ctx.message.senderName, where: here(ctx), messageId: ctx.message.id });
       },
     },
     {
@@ -88,6 +90,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         const note = ctx.args.slice(0, 500);
         const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'manual', note || 'resolved by hand');
         d.lifecycle.markResolvedLater(here(ctx), done, ctx.message.id, ctx.enqueue);
+        if (done.length > 0) ctx.emit({ kind: 'resolved', incidents: done, by: ctx.message.senderName, where: here(ctx) });
         ctx.reply(done.length === 0 ? `Nothing to resolve: no open incident in this topic.${d.lifecycle.whereElse(here(ctx))}` : `✅ Resolved by ${outside(ctx.message.senderName, { max: 100 })}: ${done.map((i) => outside(i.triggerName)).join(', ')}.${note ? ` Note: ${outside(note, { max: 500 })}` : ''}`);
       },
     },
@@ -107,6 +110,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         if (main.stream === here(ctx).stream && main.topic === here(ctx).topic) throw new UserFacingError('usage', 'Link another topic than this one.');
         const done = d.lifecycle.resolveTopicManually(here(ctx), ctx.message.senderName, 'linked', `resolved in ${main.stream} > ${main.topic}`);
         d.lifecycle.markResolvedLater(here(ctx), done, ctx.message.id, ctx.enqueue);
+        if (done.length > 0) ctx.emit({ kind: 'resolved', incidents: done, by: ctx.message.senderName, where: here(ctx) });
         if (done.length === 0) {
           ctx.reply('Nothing to resolve: no open incident in this topic.');
           return;

@@ -12,6 +12,9 @@ import { importJob, reconcileJob, type HistoryDeps } from './history';
 import type { IncidentLifecycle } from './lifecycle';
 import { manualCommands, type ManualCommandDeps } from './manual-commands';
 
+/** The old Mattermost integration's resolution phrase, alone in its message (a trailing mark allowed). */
+export const RESOLUTION_PHRASE = /^\s*(?::[a-z_]+:\s*|✅\s*|✔️?\s*)?I agree that this has been fully resolved[.!]?\s*(?::[a-z_]+:|✅|✔️?)?\s*$/i;
+
 export function incidentsModule(d: IncidentCommandDeps & ManualCommandDeps & { lifecycle: IncidentLifecycle; history: HistoryDeps }): BotModule {
   return {
     name: 'incidents',
@@ -23,5 +26,8 @@ export function incidentsModule(d: IncidentCommandDeps & ManualCommandDeps & { l
       if (outcome.kind === 'opened' || outcome.kind === 'reopened') d.lifecycle.noteWrongStream(outcome.incident, message.stream, d.config.streams);
     },
     onTopicMove: ({ from, to, incidents, byUserId }) => d.lifecycle.onTopicMove(from, to, incidents, byUserId),
+    onMessage: (m) => {
+      if (RESOLUTION_PHRASE.test(m.content)) d.lifecycle.resolveByPhrase({ stream: m.stream, topic: m.topic }, m.senderName, m.id);
+    },
   };
 }

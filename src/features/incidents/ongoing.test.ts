@@ -62,10 +62,10 @@ describe('!ongoing rendering', () => {
   /** The cells of a table row, split at the pipes Markdown splits at (not the escaped ones). */
   const cells = (row: string) => row.replace(/\\\\/g, '').split(/(?<!\\)\|/).slice(1, -1);
 
-  test('a | in a topic, host or trigger name keeps the row at six columns (red-team finding 10)', () => {
+  test('a | in a topic, host or trigger name keeps the row at its seven columns (red-team finding 10)', () => {
     const [text] = renderOngoing([incident({ host: 'db|01', triggerName: 'a|b', topic: 'db | 01 @**all**', acknowledgedBy: 'x|y', status: 'acknowledged' })], sla, T0);
     const row = text!.split('\n').find((l) => l.startsWith('| db'))!;
-    expect(cells(row)).toHaveLength(6);
+    expect(cells(row)).toHaveLength(7);
     expect(row).not.toMatch(/@\*\*|@_?\*\*all/);
     expect(row).toContain('(#narrow/stream/SRE.20.23.20Critical/topic/db.20.7C.2001.20.40.2A.2Aall.2A.2A)');
   });

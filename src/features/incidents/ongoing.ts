@@ -5,6 +5,7 @@ import { outside, splitMessage, topicLink } from '../../core/text';
 import type { IncidentSummary as Incident } from '../../domain/incident';
 import { CLASS_LABEL, CLASS_ORDER } from '../../domain/classes';
 import { currentDeadline, deadlineText } from '../../domain/sla';
+import { eventRef } from '../../domain/event-ids';
 
 export interface OngoingOptions {
   /** Rows shown per class; the rest are counted. */
@@ -43,10 +44,10 @@ export function renderOngoing(incidents: readonly Incident[], sla: SlaConfig, no
   for (const c of CLASS_ORDER) {
     const group = byUrgency(open.filter((i) => i.incidentClass === c), sla);
     if (group.length === 0) continue;
-    lines.push('', `**${CLASS_LABEL[c]}** (${group.length})`, '', '| Host | Trigger | Age | Acknowledged | SLA | Topic |', '|---|---|---|---|---|---|');
+    lines.push('', `**${CLASS_LABEL[c]}** (${group.length})`, '', '| Host | Trigger | Age | Acknowledged | SLA | Topic | Event |', '|---|---|---|---|---|---|---|');
     for (const i of group.slice(0, maxRows)) {
       lines.push(
-        `| ${outside(i.host, { table: true, max: 80 })} | ${outside(i.triggerName, { table: true, max: 120 })} | ${formatDuration(now - i.openedAt)} | ${ackCell(i)} | ${slaCell(i, sla, now)} | ${topicLink(i.stream, i.topic, { table: true })} |`,
+        `| ${outside(i.host, { table: true, max: 80 })} | ${outside(i.triggerName, { table: true, max: 120 })} | ${formatDuration(now - i.openedAt)} | ${ackCell(i)} | ${slaCell(i, sla, now)} | ${topicLink(i.stream, i.topic, { table: true })} | ${eventRef(i)} |`,
       );
     }
     if (group.length > maxRows) {

@@ -31,7 +31,7 @@ test('five unacknowledged triggers on one host get one reminder message listing 
   const web = msgs.find((m) => m.topic === 'web-01.example.org')!;
   expect(web.content).toContain('⏰ **Reminder**: 5 incidents in this topic are still unacknowledged — @**Ann Smith** (first responder):');
   for (let n = 1; n <= 5; n++) expect(web.content).toContain(`**Trigger ${n}**`);
-  expect(web.content).toMatch(/unacknowledged for 1h 00m, 14h 59m left to resolve \(event 1\)/);
+  expect(web.content).toMatch(/unacknowledged for 1h 00m, 14h 59m left to resolve \(event \[1\]\(https:\/\/zabbix\.example\.org\/tr_events\.php\?triggerid=100&eventid=5000\)\)/);
   expect(engine.tick(clock.now())).toEqual({ messages: 0, reminders: 0, warnings: 0, breaches: 0 });
   expect(store.history('1').map((h) => h.kind)).toEqual(['reminder']);
 });

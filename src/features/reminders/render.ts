@@ -6,6 +6,7 @@ import type { Incident } from '../../domain/incident';
 import { CLASS_LABEL } from '../../domain/classes';
 import { currentDeadline, deadlineText } from '../../domain/sla';
 import { formatTime } from '../../domain/time';
+import { eventRef } from '../../domain/event-ids';
 import type { FiredReminder, WarningDue } from '../../domain/timers';
 
 /** Who a reminder is addressed to. */
@@ -52,7 +53,7 @@ export function renderTopicRound(
     lines.push(`⏰ **Reminder**: ${n === 1 ? 'an incident' : `${n} incidents`} in this topic ${n === 1 ? 'is' : 'are'} still unacknowledged — ${who}:`);
     for (const r of reminders) {
       const i = r.incident;
-      lines.push(`- ${i.severity}: ${name(i)} — unacknowledged for ${formatDuration(r.unacknowledgedFor)}, ${deadlineText(currentDeadline(i, sla), now, 'long')} (event ${i.eventId})`);
+      lines.push(`- ${i.severity}: ${name(i)} — unacknowledged for ${formatDuration(r.unacknowledgedFor)}, ${deadlineText(currentDeadline(i, sla), now, 'long')} (event ${eventRef(i)})`);
     }
     lines.push('Acknowledge with `!ack [note]` (all in this topic) or `!ack <event id> [note]`.');
   } else if (to) {

@@ -59,7 +59,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       name: 'handover',
       requires: ['fr-group', 'fr-or-group-to-force'],
       usage: '!handover @**Name** [force]',
-      summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`)',
+      summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`, which takes the acting FR or a member of `firstResponder.group`)',
       run: async (ctx) => {
         if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the upcoming first responder with a mention.');
         const force = isForced(ctx.args);
@@ -72,7 +72,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
       where: 'topic',
       requires: ['fr-or-group'],
       usage: '!handling',
-      summary: "in an incident's topic: you handle this host's incidents; reminders mention you instead of the FR until `!release` or your working day ends",
+      summary: "in an incident's topic (the acting FR or a member of `firstResponder.group`): you handle this host's incidents; reminders mention you instead of the FR until `!release` or your working day ends",
       run: (ctx) => {
         const h = fr.startHandling(here(ctx), sender(ctx));
         ctx.reply(`🛠️ ${outside(h.person.name, { max: 100 })} handles this topic; reminders here mention them until ${formatTime(h.until, timeZone)} or \`!release\`.`);

@@ -61,23 +61,20 @@ export class RunbookAdvisor {
   /** Alert listener: advice for a newly opened problem; critical opens feed the storm watch. */
   onAlert({ alert, outcome, message }: AlertEvent): void {
     if (outcome.kind !== 'opened' || alert.status !== 'PROBLEM') return;
-    try {
-      this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, {
-        triggerName: alert.triggerName,
-        host: alert.host,
-        incidentClass: alert.incidentClass,
-        at: outcome.incident.openedAt,
-        timeZone: this.deps.config.timezone,
-      });
-      // Looked at by a scheduler round once the burst settles: alerts arriving together are named together.
-      if (alert.incidentClass === 'critical') {
-        const now = this.deps.clock.now();
-        this.pendingSince ??= now;
-        this.lastCriticalAt = now;
-      }
-    } catch (err) {
-      this.deps.log.error({ err, eventId: alert.eventId }, 'runbook advice failed');
+    // Looked at by a scheduler round once the burst settles: alerts arriving together are named together.
+    if (alert.incidentClass === 'critical') {
+      const now = this.deps.clock.now();
+      this.pendingSince ??= now;
+      this.lastCriticalAt = now;
     }
+    // A failure here is the pipeline's to log (module runbook, hook onAlert); store failures go on to the poller.
+    this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, {
+      triggerName: alert.triggerName,
+      host: alert.host,
+      incidentClass: alert.incidentClass,
+      at: outcome.incident.openedAt,
+      timeZone: this.deps.config.timezone,
+    });
   }
 
   /** Topic-move listener: a topic marked resolved closes its conversation; the next one gets advice afresh. */
