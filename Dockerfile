@@ -1,25 +1,29 @@
 # zulip-sre-bot. Build: docker build -t zulip-sre-bot .
 # Run:  docker run -v $PWD/bot.config.json:/config/bot.config.json:ro -v sre-bot-data:/data \
 #         -e ZULIP_API_KEY=... zulip-sre-bot
-# The config's store.path should be under /data (the volume), and http.port set (8080) for the
-# health check.
+# A relative store.path (the default "zulip-sre-bot.db" too) lands in the /data volume
+# (SRE_BOT_DATA_DIR); the health check reads http.port from the config (set one, e.g. 8080).
+# The context is only what is copied below (.dockerignore).
 
-# Build stage: compile TypeScript and the native SQLite module, then drop dev dependencies.
-FROM node:20-bookworm-slim AS build
+# Node.js 24: the Active LTS line (Node 20 reached its end of life on 2026-04-30).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Build stage: compile the bot's code (tsconfig.build.json: no tests, benchmarks or scripts) and
+# the native SQLite module, then drop dev dependencies and the native build's leftovers.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY test ./test
-COPY scripts ./scripts
-RUN npm run build && npm prune --omit=dev
+COPY scripts/prune-native.sh ./scripts/
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && bash scripts/prune-native.sh node_modules
 
 # Runtime stage: built code and production dependencies only, as the non-root user "node".
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
-ENV NODE_ENV=production LOG_FORMAT=json
+ENV NODE_ENV=production LOG_FORMAT=json SRE_BOT_DATA_DIR=/data SRE_BOT_CONFIG=/config/bot.config.json
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/src ./dist/src
 COPY package.json bot.config.example.json ./
@@ -27,6 +31,8 @@ RUN mkdir -p /data /config && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.HEALTH_PORT || 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "--max-semi-space-size=4", "dist/src/main.js", "--config", "/config/bot.config.json"]
+# /healthz on the port the config names (dist/src/ops/healthcheck.js reads $SRE_BOT_CONFIG).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/src/ops/healthcheck.js"]
+# exec: node is PID 1 and gets SIGTERM itself (it stops within 5 s, exit 0; its handlers are set
+# on its first line, so a stop during start-up is not ignored).
+CMD ["sh", "-c", "exec node --max-semi-space-size=4 dist/src/main.js --config \"$SRE_BOT_CONFIG\""]

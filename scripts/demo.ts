@@ -2,11 +2,11 @@
  * `npm run demo`: the bot working with nothing else installed. Starts the project's local
  * Zulip-compatible server (the fake the integration tests use), the real bot as a child process,
  * and a scripted scenario — a critical alert with reminders, a non-critical repeat getting 🔁,
- * !ongoing, !ack, !handover, recovery — printing the conversation as it happens.
+ * !ongoing, !ack, !handover (requested, then confirmed), recovery — printing the conversation as it happens.
  * `npm run demo -- --keep` leaves server and bot running and prints how to post to it.
  */
 import { FakeZulip, type FakeMessage } from '../test/support/fake-zulip';
-import { BotProcess, setUpWorld, STREAMS } from '../test/support/bot-process';
+import { BotProcess, setUpWorld, stopWorld, STREAMS } from '../test/support/bot-process';
 import { alertPost } from '../test/support/factories';
 
 const keep = process.argv.includes('--keep');
@@ -66,6 +66,9 @@ async function main(): Promise<void> {
   say(w.bob.email, STREAMS.nonCritical, db, '!ack cleaning up old logs');
   await pause(800);
   say(w.bob.email, STREAMS.general, 'first responder', '!handover @**Bob Jones**');
+  await pause(1000);
+  // Two-party handover: the acting FR confirms, naming the incident she hands over.
+  say(w.ann.email, STREAMS.general, 'first responder', `!handover confirm ${web}`);
   await pause(1500);
   zabbix(STREAMS.critical, { status: 'OK', host: web, eventId: '7001', severity: 'High', trigger: `HTTPS is down on ${web}`, item: 'HTTPS status is Up (1)' });
   await pause(800);
@@ -83,7 +86,7 @@ async function main(): Promise<void> {
     const stop = async () => {
       clearInterval(again);
       await bot.kill('SIGTERM');
-      await fake.stop();
+      await stopWorld({ fake }); // the fake, and the demo's temp dir
       process.exit(0);
     };
     process.once('SIGINT', stop);
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     return;
   }
   const code = await bot.kill('SIGTERM');
-  await fake.stop();
+  await stopWorld({ fake }); // the fake, and the demo's temp dir
   process.stdout.write(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)}s; the bot exited with code ${code}\n`);
   if (code !== 0) process.exit(1);
 }

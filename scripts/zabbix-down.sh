@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
-# Stop what scripts/zabbix-up.sh started: php -S, zabbix_server, and PostgreSQL if zabbix-up started it.
+# Stop what scripts/zabbix-up.sh started for this run: php -S, zabbix_server, and PostgreSQL if
+# zabbix-up started it and no other run still uses it.
 #   scripts/zabbix-down.sh            stop processes; keep DB, packages and the work dir (next up is fast)
-#   scripts/zabbix-down.sh --purge    also drop the zabbix DB and role, remove the work dir and
-#                                     /etc/zabbix/zabbix.conf.php (packages stay installed)
-# Env: ZABBIX_WORKDIR (default /tmp/zbx-e2e), ZABBIX_KEEP_POSTGRES=1 to leave PostgreSQL running.
+#   scripts/zabbix-down.sh --purge    also drop the run's database (and the zabbix role when no
+#                                     database is left to it), remove the work dir and, when no
+#                                     other run is up, /etc/zabbix/zabbix.conf.php (packages stay)
+#   scripts/zabbix-down.sh --purge-template   --purge, and drop the schema template database too
+# Env: the run's settings as for zabbix-up.sh (ZABBIX_RUN_ID, ZABBIX_WORKDIR, ZABBIX_DB_NAME),
+# ZABBIX_KEEP_POSTGRES=1 to leave PostgreSQL running.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-WORKDIR="${ZABBIX_WORKDIR:-/tmp/zbx-e2e}"
 PURGE=0
+TEMPLATE=0
 case "${1:-}" in
   "") ;;
   --purge) PURGE=1 ;;
-  -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
-  *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
+  --purge-template) PURGE=1 TEMPLATE=1 ;;
+  -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+  *) echo "usage: $0 [--purge | --purge-template]" >&2; exit 2 ;;
 esac
 
 log() { echo "zabbix-down: $*" >&2; }
 # shellcheck source=zabbix/proc.sh
 source "$SCRIPT_DIR/zabbix/proc.sh"
+# shellcheck source=zabbix/run.sh
+source "$SCRIPT_DIR/zabbix/run.sh"
 
 if [[ ! -d "$WORKDIR" ]]; then
   log "nothing to do ($WORKDIR does not exist)"
   exit 0
 fi
+# Marks written before runs were isolated lived in the work dir.
+[[ -f "$WORKDIR/pg-started-by-zabbix-up" ]] && mv -f "$WORKDIR/pg-started-by-zabbix-up" "$PG_MARK"
 
 if pid_alive "$WORKDIR/php.pid" php; then
   log "stopping php -S (pid $(cat "$WORKDIR/php.pid"))"
@@ -35,29 +44,48 @@ if pid_alive "$WORKDIR/zabbix_server.pid" zabbix_server; then
 fi
 stop_pidfile "$WORKDIR/zabbix_server.pid" zabbix_server 30
 
-PG_MARK="$WORKDIR/pg-started-by-zabbix-up"
+# What the runs share is changed one run at a time (zabbix-up.sh takes the same lock).
+exec 9>"$SHARED_DIR/setup.lock"
+flock 9
+rm -f "$SHARED_DIR/users/$(run_key)"
+others=$(other_live_users)
+
 if ((PURGE)); then
   read -r pg_ver pg_cluster _ < <(pg_lsclusters -h 2>/dev/null | awk '$2 == "main" && $4 ~ /^online/' | sort -k1,1n | tail -n1) || true
   if [[ -n "${pg_ver:-}" ]]; then
     pg_port=$(pg_lsclusters -h | awk -v v="$pg_ver" '$1 == v && $2 == "main" {print $3}')
-    log "dropping database and role zabbix"
-    runuser -u postgres -- psql -X -q -p "$pg_port" -c 'DROP DATABASE IF EXISTS zabbix' -c 'DROP ROLE IF EXISTS zabbix'
+    psql_admin() { runuser -u postgres -- psql -X -q -p "$pg_port" "$@"; }
+    log "dropping database $DB_NAME"
+    psql_admin -c "DROP DATABASE IF EXISTS $DB_NAME"
+    if ((TEMPLATE)); then
+      log "dropping database $DB_TEMPLATE"
+      psql_admin -c "DROP DATABASE IF EXISTS $DB_TEMPLATE"
+    fi
+    # The role goes with the last database it owns (another run's, or the template, keep it).
+    if [[ $(psql_admin -tAc "SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = 'zabbix'") == 0 ]]; then
+      log "dropping role zabbix"
+      psql_admin -c 'DROP ROLE IF EXISTS zabbix'
+    fi
   else
-    log "PostgreSQL not running: database zabbix not dropped"
+    log "PostgreSQL not running: database $DB_NAME not dropped"
   fi
 fi
 
 if [[ -f "$PG_MARK" && "${ZABBIX_KEEP_POSTGRES:-0}" != 1 ]]; then
-  read -r pg_ver pg_cluster <"$PG_MARK"
-  if pg_lsclusters -h 2>/dev/null | awk -v v="$pg_ver" -v c="$pg_cluster" '$1 == v && $2 == c && $4 ~ /^online/' | grep -q .; then
-    log "stopping PostgreSQL $pg_ver/$pg_cluster (started by zabbix-up)"
-    pg_ctlcluster "$pg_ver" "$pg_cluster" stop
+  if [[ -n "$others" ]]; then
+    log "leaving PostgreSQL running: still used by $(tr '\n' ' ' <<<"$others")"
+  else
+    read -r pg_ver pg_cluster <"$PG_MARK"
+    if pg_lsclusters -h 2>/dev/null | awk -v v="$pg_ver" -v c="$pg_cluster" '$1 == v && $2 == c && $4 ~ /^online/' | grep -q .; then
+      log "stopping PostgreSQL $pg_ver/$pg_cluster (started by zabbix-up)"
+      pg_ctlcluster "$pg_ver" "$pg_cluster" stop
+    fi
+    rm -f "$PG_MARK"
   fi
-  rm -f "$PG_MARK"
 fi
 
 if ((PURGE)); then
-  if grep -qs "'zbx-e2e'" /etc/zabbix/zabbix.conf.php; then
+  if [[ -z "$others" ]] && grep -qs "'zbx-e2e'" /etc/zabbix/zabbix.conf.php; then
     rm -f /etc/zabbix/zabbix.conf.php
   fi
   # Only remove a directory that zabbix-up.sh made (it holds our generated server config).

@@ -2,13 +2,19 @@
 # Bring up a real Zabbix 6.0 server + frontend API on loopback for end-to-end tests.
 # Idempotent: safe to run again (re-provisions, keeps running processes, re-points the webhook).
 # No systemd needed. See scripts/zabbix/README.md.
+#
+# One run, isolated (ZABBIX_RUN_ID, set by `npm run test:e2e` and jest's e2e set-up): its own work
+# dir (/tmp/zbx-e2e-RUN), database (zabbix_e2e_RUN, copied from a template loaded once), and free
+# ports derived from the run id; two runs at once do not meet. Without ZABBIX_RUN_ID: the shared
+# defaults (/tmp/zbx-e2e, database zabbix, ports 10051 and 8089). Every value can be set
+# (ZABBIX_WORKDIR, ZABBIX_DB_NAME, ZABBIX_SERVER_PORT, ZABBIX_WEB_PORT). scripts/zabbix-down.sh
+# stops (and with --purge removes) what this started for the same settings.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=zabbix/run.sh
+source "$SCRIPT_DIR/zabbix/run.sh"
 
-WORKDIR="${ZABBIX_WORKDIR:-/tmp/zbx-e2e}"
-SERVER_PORT="${ZABBIX_SERVER_PORT:-10051}"
-WEB_PORT="${ZABBIX_WEB_PORT:-8089}"
 E2E_HOST="${ZABBIX_E2E_HOST:-web-01.example.org}"
 WAIT_SECS="${ZABBIX_WAIT_SECS:-60}"
 CONF="$WORKDIR/zabbix_server.conf"
@@ -17,7 +23,6 @@ FRONTEND_DIR=/usr/share/zabbix
 PACKAGES=(postgresql zabbix-server-pgsql zabbix-frontend-php php-pgsql zabbix-agent php-cli)
 
 export DEBIAN_FRONTEND=noninteractive
-export ZABBIX_WORKDIR="$WORKDIR" ZABBIX_SERVER_PORT="$SERVER_PORT" ZABBIX_WEB_PORT="$WEB_PORT" ZABBIX_E2E_HOST="$E2E_HOST"
 
 log() { echo "zabbix-up: $*" >&2; }
 die() { echo "zabbix-up: ERROR: $*" >&2; exit 1; }
@@ -25,7 +30,12 @@ now_ms() { date +%s%3N; }
 fmt_secs() { awk -v ms="$1" 'BEGIN { printf "%.1fs", ms / 1000 }'; }
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (apt-get, pg_ctlcluster, /etc/zabbix)"
-mkdir -p "$WORKDIR"
+mkdir -p "$WORKDIR" "$SHARED_DIR"
+choose_ports
+export ZABBIX_WORKDIR="$WORKDIR" ZABBIX_SERVER_PORT="$SERVER_PORT" ZABBIX_WEB_PORT="$WEB_PORT" ZABBIX_E2E_HOST="$E2E_HOST" ZABBIX_DB_NAME="$DB_NAME"
+log "run ${RUN_ID:-(shared)}: work dir $WORKDIR, database $DB_NAME, server port $SERVER_PORT, API port $WEB_PORT"
+# Installing packages, starting PostgreSQL and creating roles and databases: one run at a time.
+exec 9>"$SHARED_DIR/setup.lock"
 
 T_START=$(now_ms)
 
@@ -73,7 +83,26 @@ phase_install() {
 PG_VER=""
 psql_admin() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" "$@"; }
 
+# Loads Zabbix's schema, images and data into database $1 (owned by zabbix), as one transaction.
+load_schema() {
+  local db=$1 d=/usr/share/zabbix-server-pgsql f
+  for f in schema images data; do [[ -r "$d/$f.sql.gz" ]] || die "missing $d/$f.sql.gz"; done
+  log "loading Zabbix schema, images and data into $db (one transaction)"
+  # As superuser with session_replication_role=replica (skips FK checks on the vendor data:
+  # ~3x faster) but SET ROLE zabbix so zabbix owns the tables. data.sql brings its own
+  # START TRANSACTION/COMMIT: drop them so the whole load is one transaction (all or nothing).
+  { echo "SET client_min_messages = warning;"
+    echo "SET session_replication_role = replica;"
+    echo "SET ROLE zabbix;"
+    zcat "$d/schema.sql.gz" "$d/images.sql.gz" "$d/data.sql.gz" | sed -E '/^(START TRANSACTION|BEGIN|COMMIT);$/d'; } |
+    psql_admin -d "$db" --single-transaction >"$WORKDIR/schema-load.log" 2>&1 ||
+    { tail -n 20 "$WORKDIR/schema-load.log" >&2; die "schema load failed (log: $WORKDIR/schema-load.log)"; }
+}
+
+db_exists() { [[ $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'") == 1 ]]; }
+
 phase_db() {
+  flock 9
   local line
   line=$(pg_lsclusters -h 2>/dev/null | awk '$2 == "main"' | sort -k1,1n | tail -n1)
   if [[ -z "$line" ]]; then
@@ -88,8 +117,10 @@ phase_db() {
   if [[ $(awk '{print $4}' <<<"$line") != online* ]]; then
     log "starting PostgreSQL $PG_VER/main on port $PG_PORT"
     pg_ctlcluster "$PG_VER" main start
-    echo "$PG_VER main" >"$WORKDIR/pg-started-by-zabbix-up"
+    echo "$PG_VER main" >"$PG_MARK"
   fi
+  # This run uses PostgreSQL: zabbix-down.sh stops it (when zabbix-up started it) after the last user.
+  echo "$WORKDIR" >"$SHARED_DIR/users/$(run_key)"
   local i
   for ((i = 0; i < WAIT_SECS; i++)); do
     runuser -u postgres -- pg_isready -q -p "$PG_PORT" && break
@@ -103,25 +134,27 @@ phase_db() {
   else
     psql_admin -c "ALTER ROLE zabbix LOGIN PASSWORD 'zabbix'"
   fi
-  if [[ $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'zabbix'") != 1 ]]; then
-    log "creating database zabbix"
-    psql_admin -c "CREATE DATABASE zabbix OWNER zabbix ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+  local create="OWNER zabbix ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+  if [[ -n "$RUN_ID" ]] && ! db_exists "$DB_NAME"; then
+    # A run's own database: a copy of a template that holds the loaded schema (seconds, not a
+    # minute). The template is loaded once and kept (zabbix-down.sh --purge-template drops it).
+    if ! db_exists "$DB_TEMPLATE" || [[ $(psql_admin -d "$DB_TEMPLATE" -tAc "SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = 'dbversion'") != 1 ]]; then
+      psql_admin -c "DROP DATABASE IF EXISTS $DB_TEMPLATE"
+      log "creating template database $DB_TEMPLATE"
+      psql_admin -c "CREATE DATABASE $DB_TEMPLATE $create TEMPLATE template0"
+      load_schema "$DB_TEMPLATE"
+    fi
+    log "creating database $DB_NAME from $DB_TEMPLATE"
+    psql_admin -c "CREATE DATABASE $DB_NAME $create TEMPLATE $DB_TEMPLATE"
+  elif ! db_exists "$DB_NAME"; then
+    log "creating database $DB_NAME"
+    psql_admin -c "CREATE DATABASE $DB_NAME $create TEMPLATE template0"
   fi
+  flock -u 9
   export PGPASSWORD=zabbix
-  local zpsql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U zabbix -d zabbix)
+  local zpsql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U zabbix -d "$DB_NAME")
   if [[ $("${zpsql[@]}" -tAc "SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = 'dbversion'") != 1 ]]; then
-    local d=/usr/share/zabbix-server-pgsql f
-    for f in schema images data; do [[ -r "$d/$f.sql.gz" ]] || die "missing $d/$f.sql.gz"; done
-    log "loading Zabbix schema, images and data (one transaction)"
-    # As superuser with session_replication_role=replica (skips FK checks on the vendor data:
-    # ~3x faster) but SET ROLE zabbix so zabbix owns the tables. data.sql brings its own
-    # START TRANSACTION/COMMIT: drop them so the whole load is one transaction (all or nothing).
-    { echo "SET client_min_messages = warning;"
-      echo "SET session_replication_role = replica;"
-      echo "SET ROLE zabbix;"
-      zcat "$d/schema.sql.gz" "$d/images.sql.gz" "$d/data.sql.gz" | sed -E '/^(START TRANSACTION|BEGIN|COMMIT);$/d'; } |
-      psql_admin -d zabbix --single-transaction >"$WORKDIR/schema-load.log" 2>&1 ||
-      { tail -n 20 "$WORKDIR/schema-load.log" >&2; die "schema load failed (log: $WORKDIR/schema-load.log)"; }
+    load_schema "$DB_NAME"
   else
     log "schema already loaded"
   fi
@@ -141,7 +174,7 @@ ListenPort=$SERVER_PORT
 SourceIP=127.0.0.1
 DBHost=127.0.0.1
 DBPort=$PG_PORT
-DBName=zabbix
+DBName=$DB_NAME
 DBUser=zabbix
 DBPassword=zabbix
 LogType=file
@@ -193,21 +226,23 @@ write_frontend_conf() {
   sed -E \
     -e "s|^(\\\$DB\\['TYPE'\\]\\s*=\\s*).*|\\1'POSTGRESQL';|" \
     -e "s|^(\\\$DB\\['SERVER'\\]\\s*=\\s*).*|\\1'127.0.0.1';|" \
-    -e "s|^(\\\$DB\\['PORT'\\]\\s*=\\s*).*|\\1'$PG_PORT';|" \
-    -e "s|^(\\\$DB\\['DATABASE'\\]\\s*=\\s*).*|\\1'zabbix';|" \
+    -e "s|^(\\\$DB\\['PORT'\\]\\s*=\\s*).*|\\1getenv('ZBX_E2E_DB_PORT') ?: '$PG_PORT';|" \
+    -e "s|^(\\\$DB\\['DATABASE'\\]\\s*=\\s*).*|\\1getenv('ZBX_E2E_DB_NAME') ?: 'zabbix';|" \
     -e "s|^(\\\$DB\\['USER'\\]\\s*=\\s*).*|\\1'zabbix';|" \
     -e "s|^(\\\$DB\\['PASSWORD'\\]\\s*=\\s*).*|\\1'zabbix';|" \
     -e "s|^(\\\$DB\\['SCHEMA'\\]\\s*=\\s*).*|\\1'';|" \
     -e "s|^(\\\$ZBX_SERVER\\s*=\\s*).*|\\1'127.0.0.1';|" \
-    -e "s|^(\\\$ZBX_SERVER_PORT\\s*=\\s*).*|\\1'$SERVER_PORT';|" \
+    -e "s|^(\\\$ZBX_SERVER_PORT\\s*=\\s*).*|\\1getenv('ZBX_E2E_SERVER_PORT') ?: '10051';|" \
     -e "s|^(\\\$ZBX_SERVER_NAME\\s*=\\s*).*|\\1'zbx-e2e';|" \
     -e "s|^//\\s*(\\\$ZBX_SERVER\\s*=\\s*).*|\\1'127.0.0.1';|" \
-    -e "s|^//\\s*(\\\$ZBX_SERVER_PORT\\s*=\\s*).*|\\1'$SERVER_PORT';|" \
+    -e "s|^//\\s*(\\\$ZBX_SERVER_PORT\\s*=\\s*).*|\\1getenv('ZBX_E2E_SERVER_PORT') ?: '10051';|" \
     "$example" >"$tmp"
   grep -q "'POSTGRESQL'" "$tmp" || die "could not adapt $example"
   mkdir -p "$(dirname "$FRONTEND_CONF")"
+  # One file for every run (the frontend reads only this path): each run's php -S passes its
+  # database and server port in ZBX_E2E_* (getenv above). Replaced atomically.
   if ! cmp -s "$tmp" "$FRONTEND_CONF" 2>/dev/null; then
-    install -m 0644 "$tmp" "$FRONTEND_CONF"
+    install -m 0644 "$tmp" "$FRONTEND_CONF.$$" && mv -f "$FRONTEND_CONF.$$" "$FRONTEND_CONF"
   fi
   rm -f "$tmp"
 }
@@ -248,7 +283,7 @@ phase_start() {
     log "starting php -S 127.0.0.1:$WEB_PORT"
     # Two workers so the bot and the test can call the API at once. Killing only the parent php
     # would orphan the workers: setsid gives it a process group that stop_pidfile kills as a whole.
-    PHP_CLI_SERVER_WORKERS="${PHP_CLI_SERVER_WORKERS:-2}" \
+    PHP_CLI_SERVER_WORKERS="${PHP_CLI_SERVER_WORKERS:-2}" ZBX_E2E_DB_NAME="$DB_NAME" ZBX_E2E_DB_PORT="$PG_PORT" ZBX_E2E_SERVER_PORT="$SERVER_PORT" \
       setsid nohup php -d memory_limit=256M -d max_execution_time=300 -d post_max_size=16M \
       -S "127.0.0.1:$WEB_PORT" -t "$FRONTEND_DIR" >"$WORKDIR/php.log" 2>&1 </dev/null &
     echo $! >"$WORKDIR/php.pid"
@@ -294,7 +329,9 @@ run_phase() {
   TIMES+=("$name $(fmt_secs $(($(now_ms) - t0)))")
 }
 
+flock 9
 run_phase install
+flock -u 9
 command -v zabbix_server >/dev/null || PATH="$PATH:/usr/sbin"
 run_phase db
 run_phase start

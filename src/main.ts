@@ -1,10 +1,27 @@
 /**
- * The composition root: reads the environment and the config, wires the real adapters, runs
- * until SIGTERM/SIGINT. Nothing else in the bot reads process.env or argv.
+ * The composition root: reads the command line, the environment and the config, wires the real
+ * adapters, runs until SIGTERM/SIGINT. Nothing else in the bot reads process.env or argv.
+ *
+ * Exit codes (README, "Exit codes"): 0 stopped by a signal (or --help, --version, a valid
+ * --check-config); 1 a fault at run time (the store unusable, an unexpected error); 2 something
+ * to fix before it can run (the command line, the config, the zuliprc, credentials Zulip refuses,
+ * a configured stream that does not exist, the store in use by another bot, a failed online check).
  */
-import { readFileSync } from 'node:fs';
+
+// Signals from the first line: a SIGTERM while the modules load or the bot waits for Zulip (a
+// container stopped at start; as PID 1 nothing else would act on it) stops it at once, exit 0.
+const stopper = new AbortController();
+if (require.main === module) {
+  process.once('SIGTERM', () => stopper.abort('SIGTERM'));
+  process.once('SIGINT', () => stopper.abort('SIGINT'));
+}
+
+import { existsSync, readFileSync } from 'node:fs';
 import { createApp, type App } from './app/app';
-import { startHttp } from './ops/http';
+import { packageVersion, parseCli, USAGE } from './app/cli';
+import { checkZabbixOnline, checkZulipOnline, credentialsRefused, formatCheck, matchStreams, type CheckLine } from './app/preflight';
+import type { BotConfig } from './config/schema';
+import { startHttp, type Health } from './ops/http';
 import { loadConfig } from './config/load';
 import { backoffDelay, sleep } from './core/async';
 import { systemClock } from './core/clock';
@@ -15,27 +32,51 @@ import { faultFromFile } from './store/fault';
 import { acquireStoreLock, StoreLockedError, type StoreLock } from './store/lock';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
-import type { ZulipApi, ZulipUser } from './zulip/api';
+import type { ZulipApi } from './zulip/api';
 import { createZulipJsApi } from './zulip/zulip-js-api';
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const loaded = loadConfig({ argv, env, readFile: (p) => readFileSync(p, 'utf8') });
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal = stopper.signal): Promise<number> {
+  const cli = parseCli(argv);
+  if (cli.action === 'error') {
+    process.stderr.write(`error: ${cli.message}\n`);
+    return 2;
+  }
+  if (cli.action === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cli.action === 'version') {
+    process.stdout.write(`zulip-sre-bot ${packageVersion()}\n`);
+    return 0;
+  }
+  const loaded = loadConfig({
+    argv: [],
+    ...(cli.config !== undefined ? { path: cli.config } : {}),
+    env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    files: { readFile: (p) => readFileSync(p, 'utf8'), exists: existsSync, home: env.HOME || undefined, cwd: process.cwd() },
+  });
   if (!loaded.ok) {
     for (const line of loaded.errors) process.stderr.write(`config error: ${line}\n`);
     return 2;
   }
   const config = loaded.config;
-  if (argv.includes('--check-config')) {
-    // --- GitLab online check (issue 21): with --online, reach GitLab and name what is wrong. ---
-    if (argv.includes('--online') && config.gitlab.url !== undefined) {
-      const gl = require('./gitlab/client') as typeof import('./gitlab/client');
-      const lines = await gl.checkGitlab(config);
-      for (const line of lines) (gl.gitlabCheckFailed([line]) ? process.stderr : process.stdout).write(`${line}\n`);
-      if (gl.gitlabCheckFailed(lines)) return 2;
+  // loadConfig resolved these (src/config/zuliprc.ts): from the config, the environment or a zuliprc.
+  const site = config.zulip.site as string;
+  const email = config.zulip.email as string;
+  const zulipCreds = {
+    site,
+    email,
+    apiKey: config.zulip.apiKey as string,
+    ...(config.zulip.insecure ? { insecure: true } : {}),
+    ...(config.zulip.certBundle !== undefined ? { certBundle: config.zulip.certBundle } : {}),
+  };
+  if (cli.action === 'check-config') {
+    if (!cli.online) {
+      process.stdout.write('config ok\n');
+      return 0;
     }
-    // --- end GitLab online check ---
-    process.stdout.write('config ok\n');
-    return 0;
+    return checkOnline(config, cli.config ?? '', zulipCreds);
   }
   const log = createLogger(config.log.level, undefined, process.stdout.isTTY === true && env.LOG_FORMAT !== 'json');
   /** One line on stderr, one structured fatal log line, exit 1 (the lock is released on exit). */
@@ -83,31 +124,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     log.fatal({ err: (err as Error).message }, 'store unusable; refusing to run without memory');
     return 1;
   }
-  const api = await createZulipJsApi({
-    ...(config.zulip.site !== undefined ? { site: config.zulip.site } : {}),
-    ...(config.zulip.email !== undefined ? { email: config.zulip.email } : {}),
-    ...(config.zulip.apiKey !== undefined ? { apiKey: config.zulip.apiKey } : {}),
-    ...(config.zulip.zuliprc !== undefined ? { zuliprc: config.zulip.zuliprc } : {}),
-  });
-  const stop = new AbortController();
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      if (stop.signal.aborted) return;
-      log.info({ signal: sig }, 'shutting down');
-      stop.abort();
-      resolve();
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
-  const me = await whoAmI(api, log, stop.signal);
-  if (!me) {
-    store.close();
-    return 0;
-  }
+
   let app: App | undefined;
+  // What /healthz says until the app runs: starting (and what it waits for), or what stops it.
+  let startup: { status: 'starting' | 'failed'; reason: string } = { status: 'starting', reason: 'connecting to Zulip' };
   // Metrics (prom-client) and the Zabbix client (axios) are loaded only when configured: each is
   // a fair share of the bot's memory.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
   const ops = config.http.port !== undefined ? (require('./ops/metrics') as typeof import('./ops/metrics')) : undefined;
   const metrics = ops
     ? new ops.Metrics({
@@ -116,16 +139,81 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         registrations: () => app?.poller.status.registrations ?? 0,
         botStats: () => app?.pipeline.stats ?? { malformedAlerts: 0, commands: 0 },
         jobDepth: () => app?.jobs.depth ?? 0,
+        lastPollAt: () => app?.poller.status.lastPollAt,
+        ...(config.zabbix.url && config.zabbix.token
+          ? { zabbixSync: () => ({ up: app?.sync ? app.sync.lastError === undefined && !app.sync.failing : true, lastOkAt: app?.sync?.lastOkAt }) }
+          : {}),
+        build: { version: packageVersion(), node: process.version },
       })
     : undefined;
+  // /healthz and /metrics from the first moment: before Zulip is asked anything.
+  const health = (): Health => {
+    if (!app) return { ok: false, status: startup.status, reason: startup.reason };
+    const h = app.health();
+    return { ...h, status: h.ok ? 'live' : app.poller.status.lastPollAt === undefined ? 'starting' : 'unhealthy' };
+  };
+  let http: { port: number; close: () => Promise<void> } | undefined;
+  if (config.http.port !== undefined) {
+    try {
+      http = await startHttp(config.http.port, {
+        health,
+        metrics: async () => (metrics ? { contentType: metrics.contentType, body: await metrics.text() } : { contentType: 'text/plain', body: '' }),
+        get routes() {
+          return app?.httpRoutes;
+        },
+      });
+    } catch (err) {
+      process.stderr.write(`fatal: cannot serve /healthz on http.port ${config.http.port}: ${(err as Error).message}\n`);
+      log.fatal({ err: (err as Error).message, port: config.http.port }, 'cannot listen on http.port');
+      store.close();
+      lock.release();
+      return 1;
+    }
+    log.info({ port: http.port }, `http listening on port ${http.port} (/healthz, /metrics)`);
+  }
+  /** Stops before running: says why (stderr and the log), closes what is open. */
+  const refuse = async (lines: string[], fields: Record<string, unknown>): Promise<number> => {
+    startup = { status: 'failed', reason: lines.join('; ') };
+    for (const line of lines) process.stderr.write(`fatal: ${line}\n`);
+    log.fatal(fields, lines.join('; '));
+    await http?.close();
+    store.close();
+    lock.release();
+    return 2;
+  };
+  const quit = async (): Promise<number> => {
+    log.info({ signal: String(signal.reason ?? '') }, 'stopped during start-up');
+    await http?.close();
+    store.close();
+    lock.release();
+    return 0;
+  };
+
+  const api = await createZulipJsApi(zulipCreds);
+  // Who the bot is: a refusal of the credentials stops the start (exit 2); an outage is waited out.
+  const refused = (err: unknown) => credentialsRefused(err, site, email);
+  const waiting = (reason: string) => (startup = { status: 'starting', reason });
+  const me = await untilAnswered(() => api.me(), refused, log, signal, 'cannot reach Zulip yet', waiting);
+  if (me === undefined) return quit();
+  if ('refused' in me) return refuse([me.refused], { site, email });
+  // The configured streams must exist: a post to a missing one would be dropped by Zulip.
+  const listed = await untilAnswered(() => api.streams(), refused, log, signal, 'cannot list the streams yet', waiting);
+  if (listed === undefined) return quit();
+  if ('refused' in listed) return refuse([listed.refused], { site, email });
+  const missing = matchStreams(config, listed.value.map((s) => s.name), site).filter((s) => !s.ok);
+  if (missing.length > 0) return refuse(missing.map((s) => `${s.key}: ${s.detail}`), { missing: missing.map((s) => s.name) });
+  startup = { status: 'starting', reason: 'catching up with Zulip' };
+
   const measured = <T extends object>(x: T, target: 'zulip' | 'zabbix'): T => (ops && metrics ? ops.instrument(x, target, metrics) : x);
   const zabbix =
     config.zabbix.url && config.zabbix.token
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
       ? measured(new (require('./zabbix/client') as typeof import('./zabbix/client')).ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token }), 'zabbix')
       : undefined;
   // GitLab (issue 21): its client (@gitbeaker/rest) is loaded only when configured.
   const gitlab =
     config.gitlab.url && config.gitlab.token && config.gitlab.project !== undefined
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
       ? new (require('./gitlab/client') as typeof import('./gitlab/client')).GitlabClient({ url: config.gitlab.url, token: config.gitlab.token, project: config.gitlab.project })
       : undefined;
   if (gitlab && config.gitlab.webhookToken && config.http.port === undefined) log.warn('gitlab.webhookToken is set but http.port is not: the GitLab webhook is off (polling only)');
@@ -133,7 +221,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     config,
     api: measured(api, 'zulip'),
     store,
-    me,
+    me: me.value,
     log,
     clock: systemClock,
     ticker: cronTicker(),
@@ -143,17 +231,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     ...(gitlab ? { gitlab } : {}),
   });
   const running = app;
-  const http =
-    config.http.port !== undefined
-      ? await startHttp(config.http.port, {
-          health: () => running.health(),
-          metrics: async () => (metrics ? { contentType: metrics.contentType, body: await metrics.text() } : { contentType: 'text/plain', body: '' }),
-          routes: running.httpRoutes,
-        })
-      : undefined;
-  if (http) log.info({ port: http.port }, `http listening on port ${http.port} (/healthz, /metrics)`);
-  await running.start(stop.signal);
-  await stopped;
+  await running.start(signal);
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  log.info({ signal: String(signal.reason ?? '') }, 'shutting down');
   const hardStop = setTimeout(() => {
     log.warn('shutdown took too long; exiting');
     process.exit(0);
@@ -167,18 +247,62 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   return 0;
 }
 
-/** The bot's own identity; retried with backoff until Zulip answers or shutdown. */
-async function whoAmI(api: ZulipApi, log: Logger, signal: AbortSignal): Promise<ZulipUser | undefined> {
+/**
+ * Calls Zulip until it answers: an outage (network, timeout, 5xx, rate limit) is retried with
+ * backoff and said in the log and /healthz; a refusal of the credentials is returned at once.
+ * Undefined when a signal stops the wait.
+ */
+async function untilAnswered<T>(
+  call: () => Promise<T>,
+  refusedFor: (err: unknown) => string | undefined,
+  log: Logger,
+  signal: AbortSignal,
+  what: string,
+  waiting: (reason: string) => void,
+): Promise<{ value: T } | { refused: string } | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
-      return await api.me();
+      return { value: await call() };
     } catch (err) {
+      const refused = refusedFor(err);
+      if (refused !== undefined) return { refused };
       const ms = backoffDelay(attempt, Math.random, 500, 30_000);
-      log.warn({ err: (err as Error).message, retryInMs: ms }, 'cannot reach Zulip yet');
+      log.warn({ err: (err as Error).message, retryInMs: ms }, what);
+      waiting(`${what}: ${(err as Error).message}`);
       await sleep(ms, signal);
     }
   }
   return undefined;
+}
+
+/**
+ * `--check-config --online`: one line per check (✓/✗), exit 2 when one fails. Zulip (login,
+ * each configured stream exists and can be read), then Zabbix and GitLab when configured.
+ */
+async function checkOnline(config: BotConfig, configPath: string, creds: Parameters<typeof createZulipJsApi>[0] & { site: string; email: string }): Promise<number> {
+  const lines: CheckLine[] = [{ ok: true, text: `config: ${configPath} is valid` }];
+  const api: ZulipApi = await createZulipJsApi(creds);
+  lines.push(...(await checkZulipOnline(api, config, creds.site, creds.email)));
+  if (config.zabbix.url && config.zabbix.token) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
+    const { ZabbixClient } = require('./zabbix/client') as typeof import('./zabbix/client');
+    lines.push(...(await checkZabbixOnline(new ZabbixClient({ url: config.zabbix.url, token: config.zabbix.token, retries: 0, timeoutMs: 10_000 }), config.zabbix.url)));
+  }
+  // --- GitLab online check (issue 21): reach GitLab and name what is wrong. ---
+  if (config.gitlab.url !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
+    const gl = require('./gitlab/client') as typeof import('./gitlab/client');
+    for (const line of await gl.checkGitlab(config)) lines.push({ ok: !gl.gitlabCheckFailed([line]), text: line });
+  }
+  // --- end GitLab online check ---
+  for (const line of lines) process.stdout.write(`${formatCheck(line)}\n`);
+  const failed = lines.filter((l) => !l.ok).length;
+  if (failed === 0) {
+    process.stdout.write('config ok (online checks passed)\n');
+    return 0;
+  }
+  process.stderr.write(`config error: ${failed} of ${lines.length} online checks failed\n`);
+  return 2;
 }
 
 if (require.main === module) {

@@ -20,6 +20,10 @@ import { remindersModule } from '../features/reminders/module';
 import { reportsModule } from '../features/reports/module';
 import { respondersModule } from '../features/responders/module';
 import { ResponderService } from '../features/responders/service';
+import { Areas, HostGroupCache } from '../features/responders/areas';
+import { PeopleDirectory } from '../features/responders/people';
+import { zabbixHandoverJob } from '../features/responders/zabbix-handover';
+import { escalationSteps } from '../features/reminders/escalation';
 import { RunbookAdvisor } from '../features/runbook/advisor';
 import { runbookModule } from '../features/runbook/module';
 import { RecheckService } from '../features/runbook/recheck';
@@ -31,7 +35,7 @@ import type { GitlabApi } from '../gitlab/api';
 import type { HttpRoute } from '../ops/http';
 import type { Ticker } from '../ops/cron';
 import type { Metrics } from '../ops/metrics';
-import { JobRunner, type JobQueue } from '../pipeline/jobs';
+import { JobRunner, type JobHandler, type JobQueue } from '../pipeline/jobs';
 import type { BotModule } from '../pipeline/module';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Store } from '../store/store';
@@ -114,8 +118,36 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     },
   });
   if (zabbix && config.zabbix.url) sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
-  const responders = new ResponderService({ store, speaker, api, config, clock, log });
-  const reminders = new ReminderEngine({ store, speaker, sla: config.sla, log, timeZone: tz, addressee: (ref, now) => responders.addressee(ref, now) });
+  // Ownership (issue 19): areas (host groups cached off the message path), the people mentions
+  // need, who an incident's reminders go to, escalation, the Zabbix side of a handover.
+  const hostGroups = zabbixOn && zabbix?.hostGroups && config.areas.some((a) => a.hostGroups.length > 0) ? new HostGroupCache({ zabbix, store, log, refreshEvery: Math.min(config.zabbix.syncEvery, 30_000) }) : undefined;
+  const people = new PeopleDirectory(api, log);
+  // The people cache is read for escalation.people mentions and Zabbix acknowledgements mapped by zabbix.users.
+  const esc = config.escalation;
+  const peopleNeeded = [esc.people, esc.critical.then?.people, esc.nonCritical.then?.people, esc.informational.then?.people].some((p) => (p ?? []).length > 0) || Object.keys(config.zabbix.users).length > 0;
+  const zabbixHandover = zabbixOn && zabbix !== undefined && config.zabbix.firstResponder !== undefined;
+  const responders = new ResponderService({
+    store,
+    speaker,
+    api,
+    config,
+    clock,
+    log,
+    areas: new Areas(config.areas, hostGroups?.get),
+    people,
+    jobs,
+    selfId: me.id,
+    zabbixHandover,
+  });
+  const reminders = new ReminderEngine({
+    store,
+    speaker,
+    sla: config.sla,
+    log,
+    timeZone: tz,
+    addressee: (incident, now) => responders.addressee(incident, now),
+    escalation: { stepsOf: (i) => escalationSteps(config.escalation, i.incidentClass), mentionOf: people.mentionOf },
+  });
   const reportDeps = { store, speaker, api, config, selfEmail: me.email };
   // GitLab tracking (src/features/gitlab/): off unless configured.
   const gitlabService =
@@ -176,7 +208,11 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       zabbixConfigured: zabbixOn,
       history,
     }),
-    respondersModule(responders, tz),
+    respondersModule(responders, tz, {
+      ...(hostGroups ? { hostGroups } : {}),
+      ...(peopleNeeded ? { people } : {}),
+      ...(zabbixHandover && zabbix ? { zabbixJob: zabbixHandoverJob({ zabbix, api, speaker, store, config, log }) as JobHandler<never> } : {}),
+    }),
     remindersModule(reminders, (round) => {
       metrics?.reminders.inc(round.reminders);
       metrics?.warnings.inc(round.warnings);
@@ -231,6 +267,13 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     cursor,
     streams: pipeline.streams,
     log,
+    // Alert posts are recognised by message id: safe to read back on start (src/zulip/event-poller.ts).
+    replayable: (m) => config.alerts.senders.some((e) => e.toLowerCase() === m.senderEmail.toLowerCase()),
+    // First start on this store: what is already open in Zulip is imported from its history, up to
+    // where live handling starts (later posts are the poller's).
+    onFirstStart: (upTo) => {
+      if (store.openIncidents().length === 0) jobRunner.enqueue(IMPORT_JOB, { upTo });
+    },
     onLive: () => {
       log.info('polling live');
       // What changed in Zulip while the bot was not listening (renames, ✔, un-✔): off the message path.
@@ -306,8 +349,6 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     health,
     async start(signal: AbortSignal): Promise<void> {
       log.info({ user: me.email, streams: pipeline.streams, modules: modules.map((m) => m.name) }, 'zulip-sre-bot starting');
-      // First start on this store: what is already open in Zulip is imported from its history.
-      if (cursor.get() === undefined && store.openIncidents().length === 0) jobRunner.enqueue(IMPORT_JOB, {});
       // Messages queued before a restart go to topics that may have been renamed or ✔'d meanwhile:
       // those topics are looked up first, so nothing reopens an old topic name.
       const pending = new Set(store.pendingTopics().map((t) => `${t.stream}\u0000${t.topic}`));

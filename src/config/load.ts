@@ -1,12 +1,21 @@
+import { isAbsolute, join } from 'node:path';
 import { configSchema, type BotConfig } from './schema';
+import { resolveZulip, zulipFromEnv, type ZulipConfigInput, type ZuliprcFiles } from './zuliprc';
 
 export type LoadResult = { ok: true; config: BotConfig } | { ok: false; errors: string[] };
 
 export interface ConfigSources {
-  /** Command-line arguments after the script name. */
+  /** Command-line arguments after the script name (only `--config` is read). */
   argv: readonly string[];
+  /** The config file's path, when the caller parsed the command line itself (wins over argv). */
+  path?: string;
   env: Readonly<Record<string, string | undefined>>;
   readFile: (path: string) => string;
+  /**
+   * Where a zuliprc is read from (src/config/zuliprc.ts). Absent: a zuliprc is not read, its
+   * values are taken as given (the unit tests of the schema).
+   */
+  files?: ZuliprcFiles;
 }
 
 /** The value of `--config FILE` or `--config=FILE`. */
@@ -20,8 +29,8 @@ export function configPathFrom(argv: readonly string[]): string | undefined {
 }
 
 /** Reads, parses and validates the config; every problem becomes one line naming its key path. */
-export function loadConfig({ argv, env, readFile }: ConfigSources): LoadResult {
-  const path = configPathFrom(argv);
+export function loadConfig({ argv, path: given, env, readFile, files }: ConfigSources): LoadResult {
+  const path = given ?? configPathFrom(argv);
   if (!path) return { ok: false, errors: ['--config: missing; usage: npm start -- --config FILE'] };
   let text: string;
   try {
@@ -37,7 +46,7 @@ export function loadConfig({ argv, env, readFile }: ConfigSources): LoadResult {
   }
   // JSON.parse keeps the last of two equal keys without a word: a typo'd copy would win silently.
   const duplicates = duplicateKeys(text).map((key) => `${key}: duplicate key (the file sets it more than once; remove all but one)`);
-  const result = validateConfig(raw, env);
+  const result = validateConfig(raw, env, files);
   if (duplicates.length === 0) return result;
   return { ok: false, errors: [...duplicates, ...(result.ok ? [] : result.errors)] };
 }
@@ -106,14 +115,36 @@ export function duplicateKeys(text: string): string[] {
   return found;
 }
 
-/** Validates an already-parsed config object, applying environment overrides for secrets. */
-export function validateConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}): LoadResult {
+/**
+ * Validates an already-parsed config object, applying environment overrides for secrets and the
+ * Zulip settings (ZULIP_*), then the zuliprc when `files` is given (src/config/zuliprc.ts).
+ * `SRE_BOT_DATA_DIR` (set in the container image): a relative `store.path` is taken from there.
+ */
+export function validateConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}, files?: ZuliprcFiles): LoadResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, errors: ['(root): expected a JSON object'] };
   }
-  const withEnv = applyEnv(raw as Record<string, unknown>, env);
+  const zulipEnv = zulipFromEnv(env);
+  const withEnv = applyEnv(raw as Record<string, unknown>, env, zulipEnv.ok ? zulipEnv.value : {});
   const parsed = configSchema.safeParse(withEnv);
-  if (parsed.success) return { ok: true, config: parsed.data };
+  const envErrors = zulipEnv.ok ? [] : zulipEnv.errors;
+  if (parsed.success) {
+    const config = parsed.data;
+    const dataDir = env.SRE_BOT_DATA_DIR;
+    if (dataDir && !isAbsolute(config.store.path)) config.store.path = join(dataDir, config.store.path);
+    if (files) {
+      const zulip = resolveZulip(config.zulip, files);
+      if (!zulip.ok || envErrors.length > 0) return { ok: false, errors: [...envErrors, ...(zulip.ok ? [] : zulip.errors)] };
+      const { site, email, apiKey, insecure, certBundle, zuliprc } = zulip.value;
+      config.zulip = { ...config.zulip, site, email, apiKey, insecure, ...(certBundle !== undefined ? { certBundle } : {}), ...(zuliprc !== undefined ? { zuliprc } : {}) };
+      return { ok: true, config };
+    }
+    const missing = missingZulip(config.zulip);
+    if (missing.length > 0 || envErrors.length > 0) return { ok: false, errors: [...envErrors, ...missing] };
+    return { ok: true, config };
+  }
+  const rawZulip = withEnv.zulip;
+  const missing = typeof rawZulip === 'object' && rawZulip !== null && !Array.isArray(rawZulip) ? missingZulip(rawZulip as ZulipConfigInput) : [];
   const errors = parsed.error.issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
     return keys
@@ -124,16 +155,30 @@ export function validateConfig(raw: unknown, env: Readonly<Record<string, string
       })
       .join('\n');
   });
-  return { ok: false, errors: errors.join('\n').split('\n') };
+  const lines = errors.join('\n').split('\n');
+  // The schema already named a bad value; a missing one is named here (it may come from elsewhere).
+  const named = new Set(lines.map((l) => l.slice(0, l.indexOf(':'))));
+  return { ok: false, errors: [...envErrors, ...lines, ...missing.filter((m) => !named.has(m.slice(0, m.indexOf(':'))))] };
 }
 
-function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+/** Without reading a zuliprc: the Zulip settings that nothing gives (a zuliprc may give all). */
+function missingZulip(z: ZulipConfigInput): string[] {
+  if (z.zuliprc !== undefined) return [];
+  return [
+    ...(z.site === undefined ? ['zulip.site: required (or set ZULIP_SITE, or give zulip.zuliprc)'] : []),
+    ...(z.email === undefined ? ['zulip.email: required (or set ZULIP_EMAIL, or give zulip.zuliprc)'] : []),
+    ...(z.apiKey === undefined ? ['zulip.apiKey: required (or set ZULIP_API_KEY, or give zulip.zuliprc)'] : []),
+  ];
+}
+
+function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, zulip: ZulipConfigInput): Record<string, unknown> {
   const out = { ...raw };
   const section = (key: string): Record<string, unknown> => {
     const v = out[key];
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
   };
-  if (env.ZULIP_API_KEY) out.zulip = { ...section('zulip'), apiKey: env.ZULIP_API_KEY };
+  // ZULIP_EMAIL, ZULIP_API_KEY, ZULIP_SITE, ZULIP_CONFIG, ZULIP_CERT_BUNDLE, ZULIP_ALLOW_INSECURE (src/config/zuliprc.ts).
+  if (Object.keys(zulip).length > 0) out.zulip = { ...section('zulip'), ...zulip };
   if (env.ZABBIX_TOKEN) out.zabbix = { ...section('zabbix'), token: env.ZABBIX_TOKEN };
   if (env.GITLAB_TOKEN) out.gitlab = { ...section('gitlab'), token: env.GITLAB_TOKEN };
   if (env.LOG_LEVEL) out.log = { ...section('log'), level: env.LOG_LEVEL };

@@ -2,6 +2,10 @@ import type { SlaConfig } from '../domain/sla';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { runbookSchema } from './runbook-schema';
+import { areasSchema, escalationSchema, zabbixUsersSchema } from './ownership-schema';
+import { WEEKDAYS } from '../domain/runbook';
+import { cronProblem } from '../ops/cron';
+import { normaliseSite } from './zuliprc';
 
 /** A duration string ("1h") validated and turned into milliseconds. */
 const duration = (fallback: string) =>
@@ -19,6 +23,15 @@ const duration = (fallback: string) =>
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}, got an empty string` });
 
+const zulipSite = z.string({ error: 'expected a URL like "https://chat.example.org"' }).transform((s, ctx) => {
+  const n = normaliseSite(s);
+  if ('error' in n) {
+    ctx.addIssue({ code: 'custom', message: n.error });
+    return z.NEVER;
+  }
+  return n.site;
+});
+
 const httpUrl = z
   .string({ error: 'expected a URL like "https://chat.example.org"' })
   .refine((s) => /^https?:\/\/[^\s/]+/.test(s), { error: 'expected an http(s) URL like "https://chat.example.org"' })
@@ -27,21 +40,23 @@ const httpUrl = z
 export const configSchema = z.strictObject({
   zulip: z
     .strictObject({
-      site: httpUrl.optional(),
+      /** Normalised as python-zulip-api does: no scheme → https:// (http:// for localhost), no trailing slash. */
+      site: zulipSite.optional(),
       email: nonEmpty('the bot\'s email').optional(),
       apiKey: nonEmpty('the bot\'s API key').optional(),
+      /** A zuliprc file (python-zulip-api's format); src/config/zuliprc.ts reads it. */
       zuliprc: nonEmpty('a path to a zuliprc file').optional(),
+      /** Do not verify the server's TLS certificate (a zuliprc's `insecure`). */
+      insecure: z.boolean({ error: 'expected true or false' }).optional(),
+      /** A CA bundle (PEM file) for the server's certificate (a zuliprc's `cert_bundle`). */
+      certBundle: nonEmpty('a path to a PEM file').optional(),
       /** `!resolve` and `!resolved-by` also mark the Zulip topic resolved (✔); needs the right to move topics. */
       resolveTopics: z.boolean({ error: 'expected true or false' }).default(true),
       /** On the first start (an empty store), how far back the alert streams are read for open incidents. */
       importWindow: duration('14d'),
     })
-    .superRefine((z0, ctx) => {
-      if (z0.zuliprc) return;
-      if (z0.site === undefined) ctx.addIssue({ code: 'custom', path: ['site'], message: 'required (or give zulip.zuliprc)' });
-      if (z0.email === undefined) ctx.addIssue({ code: 'custom', path: ['email'], message: 'required (or give zulip.zuliprc)' });
-      if (z0.apiKey === undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'required (or set ZULIP_API_KEY, or give zulip.zuliprc)' });
-    }),
+    // site, email and apiKey may come from the environment or a zuliprc: src/config/load.ts checks them.
+    .prefault({}),
   streams: z
     .strictObject({
       critical: nonEmpty('a stream name').default('SRE # Critical'),
@@ -86,6 +101,10 @@ export const configSchema = z.strictObject({
           { error: 'expected a list of Zabbix severity names, e.g. ["Warning", "Average", "High", "Disaster"]' },
         )
         .default(['Not classified', 'Information', 'Warning', 'Average', 'High', 'Disaster']),
+      /** Zabbix user group that Zabbix's action notifies (phone/SMS): a completed handover moves the new FR's Zabbix user in and the old FR's out. */
+      firstResponder: nonEmpty('a Zabbix user group name').optional(),
+      /** Zulip email → Zabbix username, for people whose Zabbix user has no e-mail media with their Zulip email. */
+      users: zabbixUsersSchema,
     })
     .prefault({}),
   /** GitLab issue tracking (src/features/gitlab/): optional, off until url, token and project are given. */
@@ -141,14 +160,24 @@ export const configSchema = z.strictObject({
       announceTopic: nonEmpty('a topic name').default('First responder handover'),
       /** Zulip user group whose members alone may set or hand over the first responder; absent: anyone. */
       group: nonEmpty('a Zulip user group name').optional(),
+      /** Working days (in `timezone`): `!handling` lasts until the end of the working day (see src/features/responders/working-hours.ts). */
+      workingDays: z
+        .array(z.enum(WEEKDAYS, { error: `expected a weekday: ${WEEKDAYS.join(', ')}` }), { error: 'expected a list of weekdays, e.g. ["mon", "tue", "wed", "thu", "fri"]' })
+        .min(1)
+        .default(['mon', 'tue', 'wed', 'thu', 'fri']),
+      /** How long a handover waits for the other side's confirmation. */
+      handoverExpiry: duration('30m'),
     })
     .prefault({}),
   /** The weekly SLA report posted to the general stream (node-cron expression, in `timezone`). */
   reports: z
     .strictObject({
       weeklyCron: z
-        .string()
-        .refine((e) => e.trim().split(/\s+/).length >= 5 && e.trim().split(/\s+/).length <= 6, { error: 'expected a cron expression like "0 9 * * 1"' })
+        .string({ error: 'expected a cron expression like "0 9 * * 1"' })
+        .superRefine((e, ctx) => {
+          const problem = cronProblem(e);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        })
         .default('0 9 * * 1'),
       topic: nonEmpty('a topic name').default('SLA report'),
     })
@@ -175,6 +204,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Runbook hints, the client-communication prompt, !recheck, several hosts at once (src/config/runbook-schema.ts). */
   runbook: runbookSchema,
+  /** Areas for `!handling`: name → host patterns and/or Zabbix host groups (src/config/ownership-schema.ts). */
+  areas: areasSchema,
+  /** Who is mentioned when an incident stays unacknowledged after reminders (src/config/ownership-schema.ts). */
+  escalation: escalationSchema,
 });
 
 export type BotConfig = z.output<typeof configSchema>;

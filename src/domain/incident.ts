@@ -35,6 +35,8 @@ export interface Incident {
   alertCount: number;
   acknowledgedAt?: number;
   acknowledgedBy?: string;
+  /** The Zulip user id of whoever acknowledged it (or took it over at a handover); absent when acknowledged in Zabbix or before ids were kept. */
+  acknowledgedById?: number;
   ackNote?: string;
   resolvedAt?: number;
   resolvedBy?: string;
@@ -160,7 +162,7 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
  * counted from the first opening, the next reminder due at `at`.
  */
 export function reopen(incident: Incident, at: number): Incident {
-  const { resolvedAt: _r, resolvedBy: _b, resolution: _s, acknowledgedAt: _a, acknowledgedBy: _ab, ackNote: _n, ...rest } = incident;
+  const { resolvedAt: _r, resolvedBy: _b, resolution: _s, acknowledgedAt: _a, acknowledgedBy: _ab, acknowledgedById: _abi, ackNote: _n, ...rest } = incident;
   return { ...rest, status: 'open', ...(incident.timers ? { timers: { ...incident.timers, nextReminderAt: at } } : {}) };
 }
 
@@ -168,9 +170,10 @@ export function resolve(incident: Incident, r: { at: number; by: string; resolut
   return { ...incident, status: 'resolved', resolvedAt: r.at, resolvedBy: r.by, resolution: r.resolution };
 }
 
-export function acknowledge(incident: Incident, a: { at: number; by: string; note?: string }): Incident {
+export function acknowledge(incident: Incident, a: { at: number; by: string; byId?: number; note?: string }): Incident {
   if (incident.status !== 'open') return incident;
-  return { ...incident, status: 'acknowledged', acknowledgedAt: a.at, acknowledgedBy: a.by, ...(a.note ? { ackNote: a.note } : {}) };
+  const { acknowledgedById: _old, ...rest } = incident;
+  return { ...rest, status: 'acknowledged', acknowledgedAt: a.at, acknowledgedBy: a.by, ...(a.byId !== undefined ? { acknowledgedById: a.byId } : {}), ...(a.note ? { ackNote: a.note } : {}) };
 }
 
 

@@ -13,7 +13,20 @@ export interface MetricSources {
   registrations: () => number;
   /** After-commit jobs waiting (src/pipeline/jobs.ts). */
   jobDepth?: () => number;
+  /** When the Zulip event queue last answered a poll (ms since the epoch); undefined before the first. */
+  lastPollAt?: () => number | undefined;
+  /** With Zabbix configured: whether its sync works (src/features/zabbix-sync/sync.ts), and when it last did (ms). */
+  zabbixSync?: () => { up: boolean; lastOkAt: number | undefined };
+  /** `sre_bot_build_info` labels. */
+  build?: { version: string; node: string };
 }
+
+/** Buckets of ordinary requests (seconds): the request timeout is 15 s. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
+/** Buckets of Zulip's long-poll (GET /events): it answers within 90 s (a heartbeat), the bot waits 105 s. */
+const LONG_POLL_BUCKETS = [1, 5, 10, 30, 60, 80, 90, 95, 100, 110, 120];
+/** The API methods that long-poll: timed apart from the others. */
+const LONG_POLLS = new Set(['getEvents']);
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -30,9 +43,16 @@ export class Metrics {
   });
   readonly requests = new client.Histogram({
     name: 'sre_bot_requests_seconds',
-    help: 'Requests to Zulip and Zabbix, by target, method and result',
+    help: 'Duration of requests to Zulip and Zabbix by target, method (the API call, one per endpoint) and result; long-polls are in sre_bot_zulip_long_poll_seconds',
     labelNames: ['target', 'method', 'result'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly longPolls = new client.Histogram({
+    name: 'sre_bot_zulip_long_poll_seconds',
+    help: 'Duration of Zulip event long-polls (GET /events; an idle queue answers within 90 s), by result',
+    labelNames: ['result'],
+    buckets: LONG_POLL_BUCKETS,
     registers: [this.registry],
   });
   readonly hookErrors = new client.Counter({ name: 'sre_bot_module_errors_total', help: 'Module hooks that threw (the other modules still ran), by module and hook', labelNames: ['module', 'hook'], registers: [this.registry] });
@@ -87,19 +107,63 @@ export class Metrics {
         this.set(sources.outboxDepth());
       },
     });
+    new client.Counter({
+      name: 'sre_bot_queue_registrations_total',
+      help: 'Zulip event queue registrations since start (more than one: expired queues or reconnects)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(sources.registrations());
+      },
+    });
+    // Deprecated: the same number under its old name (a gauge), for dashboards made before
+    // sre_bot_queue_registrations_total; to be removed in the next release.
     new client.Gauge({
       name: 'sre_bot_queue_registrations',
-      help: 'Zulip event queue registrations since start (more than one: expired queues or reconnects)',
+      help: 'DEPRECATED: use sre_bot_queue_registrations_total (removed in the next release)',
       registers: [registry],
       collect() {
         this.set(sources.registrations());
       },
     });
+    new client.Gauge({
+      name: 'sre_bot_last_poll_timestamp_seconds',
+      help: 'When the Zulip event queue last answered a poll (Unix time; 0: not yet): alert when it is old',
+      registers: [registry],
+      collect() {
+        const at = sources.lastPollAt?.();
+        this.set(at === undefined ? 0 : at / 1000);
+      },
+    });
+    if (sources.zabbixSync) {
+      const sync = sources.zabbixSync;
+      new client.Gauge({
+        name: 'sre_bot_zabbix_sync_up',
+        help: '1 while the Zabbix sync works, 0 while it fails (only with Zabbix configured)',
+        registers: [registry],
+        collect() {
+          this.set(sync().up ? 1 : 0);
+        },
+      });
+      new client.Gauge({
+        name: 'sre_bot_zabbix_last_sync_timestamp_seconds',
+        help: 'When the Zabbix sync last succeeded (Unix time; 0: not since start)',
+        registers: [registry],
+        collect() {
+          const at = sync().lastOkAt;
+          this.set(at === undefined ? 0 : at / 1000);
+        },
+      });
+    }
+    const build = sources.build ?? { version: 'unknown', node: process.version };
+    new client.Gauge({ name: 'sre_bot_build_info', help: 'Always 1; the labels say the bot\'s version and the Node.js version', labelNames: ['version', 'node'], registers: [registry] }).set(build, 1);
+    // process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, nodejs_* …
+    client.collectDefaultMetrics({ register: registry });
   }
 
-  /** Times a call and counts its failures; the error passes through. */
+  /** Times a call and counts its failures; the error passes through. Long-polls go to their own histogram. */
   async timed<T>(target: 'zulip' | 'zabbix', method: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.requests.startTimer({ target, method });
+    const end = target === 'zulip' && LONG_POLLS.has(method) ? this.longPolls.startTimer() : this.requests.startTimer({ target, method });
     try {
       const v = await fn();
       end({ result: 'ok' });

@@ -109,7 +109,7 @@ export class Pipeline implements EventSink {
         topic: { stream: m.stream, topic: m.topic },
         name: cmd.name,
         args: cmd.args,
-        send: (content) => this.deps.speaker.say(m.stream, m.topic, content),
+        send: (content) => this.deps.speaker.say(m.stream, m.topic, content, 'reply'),
         markHandled: () => this.deps.markHandled?.(m.id),
       });
     }

@@ -5,7 +5,7 @@ import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, Topic
 import { hostTopic } from '../domain/topics';
 import { StoreCorruptError, StoreUnavailableError, translateSqliteError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
-import type { GitlabIssueRecord, Handler, Handover, JobRow, OutboxRow, OutgoingItem, ProjectIdRecord, Store } from './store';
+import { LANE_PRIORITY, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store, type Lane } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -154,6 +154,22 @@ const MIGRATIONS: readonly string[] = [
      payload TEXT NOT NULL,
      at INTEGER NOT NULL
    );`,
+  // Ownership (issue 19): who acknowledged, by Zulip user id; handlers of areas and host patterns.
+  `ALTER TABLE incidents ADD COLUMN acknowledged_by_id INTEGER;
+   CREATE TABLE scoped_handlers (
+     scope TEXT NOT NULL,
+     key TEXT NOT NULL,
+     person_id INTEGER NOT NULL,
+     person_name TEXT NOT NULL,
+     since INTEGER NOT NULL,
+     until INTEGER NOT NULL,
+     stream TEXT,
+     topic TEXT,
+     PRIMARY KEY (scope, key)
+   );`,
+  // Priority lanes in the outbox: replies to people (0), reminders and warnings (1), bulk notices (2).
+  `ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX outbox_priority ON outbox(priority, id);`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
@@ -180,6 +196,7 @@ interface IncidentRow {
   alert_count: number;
   acknowledged_at: number | null;
   acknowledged_by: string | null;
+  acknowledged_by_id: number | null;
   ack_note: string | null;
   resolved_at: number | null;
   resolved_by: string | null;
@@ -213,6 +230,7 @@ function toIncident(r: IncidentRow): Incident {
   };
   if (r.acknowledged_at !== null) i.acknowledgedAt = r.acknowledged_at;
   if (r.acknowledged_by !== null) i.acknowledgedBy = r.acknowledged_by;
+  if (r.acknowledged_by_id !== null && r.acknowledged_by_id !== undefined) i.acknowledgedById = r.acknowledged_by_id;
   if (r.ack_note !== null) i.ackNote = r.ack_note;
   if (r.resolved_at !== null) i.resolvedAt = r.resolved_at;
   if (r.resolved_by !== null) i.resolvedBy = r.resolved_by;
@@ -246,6 +264,7 @@ function toRow(i: Incident): IncidentRow {
     alert_count: i.alertCount,
     acknowledged_at: i.acknowledgedAt ?? null,
     acknowledged_by: i.acknowledgedBy ?? null,
+    acknowledged_by_id: i.acknowledgedById ?? null,
     ack_note: i.ackNote ?? null,
     resolved_at: i.resolvedAt ?? null,
     resolved_by: i.resolvedBy ?? null,
@@ -416,12 +435,12 @@ class SqliteStore implements Store {
       ),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      enqueue: db.prepare('INSERT INTO outbox (item, created_at, not_before) VALUES (?, ?, ?)'),
+      enqueue: db.prepare('INSERT INTO outbox (item, created_at, not_before, priority) VALUES (?, ?, ?, ?)'),
       peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
-        'SELECT * FROM outbox ORDER BY id LIMIT 1',
+        'SELECT * FROM outbox ORDER BY priority, id LIMIT 1',
       ),
       pendingRows: db.prepare<[number], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
-        'SELECT * FROM outbox ORDER BY id LIMIT ?',
+        'SELECT * FROM outbox ORDER BY priority, id LIMIT ?',
       ),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       reschedule: db.prepare('UPDATE outbox SET not_before = ?, attempts = ? WHERE id = ?'),
@@ -691,8 +710,8 @@ class SqliteStore implements Store {
     this.stmts.setState.run(key, value);
   }
 
-  enqueue(item: OutgoingItem, now: number): number {
-    return Number(this.stmts.enqueue.run(JSON.stringify(item), now, now).lastInsertRowid);
+  enqueue(item: OutgoingItem, now: number, lane: Lane = 'notice'): number {
+    return Number(this.stmts.enqueue.run(JSON.stringify(item), now, now, LANE_PRIORITY[lane]).lastInsertRowid);
   }
 
   peek(): OutboxRow | undefined {
@@ -943,6 +962,46 @@ class SqliteStore implements Store {
 
   hurryJobs(prefix: string, now: number): number {
     return this.gl.hurry.run(now, now, prefix.length, prefix).changes;
+  }
+
+  // Ownership (issue 19): handlers of areas and host patterns. Prepared on first use, guarded like the rest.
+  private ownershipStmts: ReturnType<SqliteStore['prepareOwnership']> | undefined;
+
+  private get own(): ReturnType<SqliteStore['prepareOwnership']> {
+    if (!this.ownershipStmts) {
+      this.ownershipStmts = this.prepareOwnership();
+      for (const stmt of Object.values(this.ownershipStmts)) this.guard(stmt as unknown as Database.Statement<unknown[], unknown>);
+    }
+    return this.ownershipStmts;
+  }
+
+  private prepareOwnership() {
+    const db = this.db;
+    type Row = { scope: string; key: string; person_id: number; person_name: string; since: number; until: number; stream: string | null; topic: string | null };
+    return {
+      set: db.prepare('INSERT OR REPLACE INTO scoped_handlers (scope, key, person_id, person_name, since, until, stream, topic) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      all: db.prepare<[], Row>('SELECT * FROM scoped_handlers ORDER BY since, scope, key'),
+      remove: db.prepare('DELETE FROM scoped_handlers WHERE scope = ? AND key = ?'),
+    };
+  }
+
+  setScopedHandler(h: ScopedHandler): void {
+    this.own.set.run(h.scope, h.key, h.person.id, h.person.name, h.since, h.until, h.where?.stream ?? null, h.where?.topic ?? null);
+  }
+
+  scopedHandlers(): ScopedHandler[] {
+    return this.own.all.all().map((r) => ({
+      scope: r.scope === 'host' ? 'host' : 'area',
+      key: r.key,
+      person: { id: r.person_id, name: r.person_name },
+      since: r.since,
+      until: r.until,
+      ...(r.stream !== null && r.topic !== null ? { where: { stream: r.stream, topic: r.topic } } : {}),
+    }));
+  }
+
+  removeScopedHandler(scope: ScopedHandler['scope'], key: string): boolean {
+    return this.own.remove.run(scope, key).changes > 0;
   }
 }
 

@@ -2,6 +2,13 @@
 import type { Incident, IncidentLogEntry, IncidentSummary, TopicRef } from '../domain/incident';
 
 /** Something the bot must say in Zulip; persisted until Zulip accepted it. */
+/**
+ * The outbox's priority lanes: replies to people go first, then reminders and SLA warnings, then
+ * bulk notices (checklists, hints, prompts, digests). Within a lane the order is kept.
+ */
+export type Lane = 'reply' | 'notice' | 'bulk';
+export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { reply: 0, notice: 1, bulk: 2 };
+
 export type OutgoingItem =
   | { kind: 'message'; stream: string; topic: string; content: string }
   | { kind: 'reaction'; messageId: number; emojiName: string }
@@ -16,7 +23,7 @@ export interface OutboxRow {
 }
 
 export interface Outbox {
-  enqueue(item: OutgoingItem, now: number): number;
+  enqueue(item: OutgoingItem, now: number, lane?: Lane): number;
   /** The oldest queued item (items go out in order: a failing one holds back the rest). */
   peek(): OutboxRow | undefined;
   /**
@@ -121,6 +128,29 @@ export interface ResponderStore {
   removeHandler(ref: TopicRef): boolean;
 }
 
+/**
+ * Someone handling every incident in an area (`!handling area web`, or `!handling` in a topic of
+ * an area's host) or on hosts matching a pattern (`!handling host <regex>`), until `until`.
+ */
+export interface ScopedHandler {
+  scope: 'area' | 'host';
+  /** The area's name as configured, or the host pattern as typed. */
+  key: string;
+  person: PersonRef;
+  since: number;
+  until: number;
+  /** Where `!handling` was typed: the end of the working day is said there. */
+  where?: TopicRef;
+}
+
+/** Who owns what beyond one topic (issue 19): handlers of areas and host patterns. */
+export interface OwnershipStore {
+  setScopedHandler(h: ScopedHandler): void;
+  /** Every scoped handler, oldest first. */
+  scopedHandlers(): ScopedHandler[];
+  removeScopedHandler(scope: ScopedHandler['scope'], key: string): boolean;
+}
+
 export interface StateStore {
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
@@ -219,7 +249,7 @@ export interface GitlabStore {
   hurryJobs(prefix: string, now: number): number;
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, GitlabStore, StoreCondition {
+export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, GitlabStore, StoreCondition, OwnershipStore {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

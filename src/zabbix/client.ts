@@ -60,6 +60,30 @@ export interface ZabbixApi {
   triggerItems(triggerIds: readonly string[]): Promise<{ triggerId: string; itemIds: string[]; value: 0 | 1; description: string }[]>;
   /** "Execute now" (task.create check-now) for items; returns the task ids. */
   checkNow(itemIds: readonly string[]): Promise<string[]>;
+  // Ownership (issue 19): areas by host group, the first responder's Zabbix user group.
+  /** Host groups of hosts named by technical or visible name, by the name as asked (hosts Zabbix does not know are left out). */
+  hostGroups?(hosts: readonly string[]): Promise<Map<string, string[]>>;
+  /** The user group with that exact name and its members' user ids; undefined when there is none. */
+  userGroup?(name: string): Promise<ZabbixUserGroup | undefined>;
+  /** Every user with the e-mail addresses of their e-mail media. */
+  userDirectory?(): Promise<ZabbixUser[]>;
+  /** Makes `userIds` the group's members (usergroup.update replaces the list). */
+  setUserGroupMembers?(groupId: string, userIds: readonly string[]): Promise<void>;
+}
+
+export interface ZabbixUserGroup {
+  groupId: string;
+  name: string;
+  userIds: string[];
+}
+
+export interface ZabbixUser {
+  userId: string;
+  username: string;
+  /** Name and surname, when set. */
+  fullName: string;
+  /** Send-to addresses of the user's media of an e-mail media type. */
+  emails: string[];
 }
 
 export interface ZabbixClientOptions {
@@ -217,5 +241,60 @@ export class ZabbixClient implements ZabbixApi {
     if (itemIds.length === 0) return [];
     const result = await this.call('task.create', itemIds.map((itemid) => ({ type: 6, request: { itemid } })) as unknown as Record<string, unknown>);
     return z.object({ taskids: z.array(str) }).parse(result).taskids;
+  }
+
+  // Ownership (issue 19). host.get's group selector is selectGroups up to 6.0, selectHostGroups from 6.2.
+  async hostGroups(hosts: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (hosts.length === 0) return out;
+    const v = await this.version();
+    const selector = versionAtLeast(v, 6, 2) ? 'selectHostGroups' : 'selectGroups';
+    const wire = z.array(z.object({ host: z.string(), name: z.string().optional(), groups: z.array(z.object({ name: z.string() })).optional(), hostgroups: z.array(z.object({ name: z.string() })).optional() }));
+    const found = new Map<string, string[]>();
+    for (const field of ['host', 'name'] as const) {
+      const missing = hosts.filter((h) => !found.has(h.toLowerCase()));
+      if (missing.length === 0) break;
+      const result = wire.parse(await this.call('host.get', { output: ['host', 'name'], [selector]: ['name'], filter: { [field]: missing } }));
+      for (const h of result) {
+        const groups = (h.hostgroups ?? h.groups ?? []).map((g) => g.name);
+        for (const key of [h.host, h.name ?? h.host]) if (!found.has(key.toLowerCase())) found.set(key.toLowerCase(), groups);
+      }
+    }
+    for (const h of hosts) {
+      const g = found.get(h.toLowerCase());
+      if (g) out.set(h, g);
+    }
+    return out;
+  }
+
+  async userGroup(name: string): Promise<ZabbixUserGroup | undefined> {
+    const result = z
+      .array(z.object({ usrgrpid: str, name: z.string(), users: z.array(z.object({ userid: str })).default([]) }))
+      .parse(await this.call('usergroup.get', { output: ['usrgrpid', 'name'], filter: { name }, selectUsers: ['userid'] }));
+    const g = result.find((x) => x.name === name) ?? result[0];
+    return g ? { groupId: g.usrgrpid, name: g.name, userIds: g.users.map((u) => u.userid) } : undefined;
+  }
+
+  async userDirectory(): Promise<ZabbixUser[]> {
+    const emailTypes = new Set(
+      z
+        .array(z.object({ mediatypeid: str }))
+        .parse(await this.call('mediatype.get', { output: ['mediatypeid'], filter: { type: 0 } }))
+        .map((m) => m.mediatypeid),
+    );
+    const sendto = z.union([z.string(), z.array(z.string())]);
+    const users = z
+      .array(z.object({ userid: str, username: z.string(), name: z.string().default(''), surname: z.string().default(''), medias: z.array(z.object({ mediatypeid: str, sendto })).default([]) }))
+      .parse(await this.call('user.get', { output: ['userid', 'username', 'name', 'surname'], selectMedias: ['mediatypeid', 'sendto'] }));
+    return users.map((u) => ({
+      userId: u.userid,
+      username: u.username,
+      fullName: [u.name, u.surname].filter(Boolean).join(' '),
+      emails: u.medias.filter((m) => emailTypes.has(m.mediatypeid)).flatMap((m) => (Array.isArray(m.sendto) ? m.sendto : [m.sendto])),
+    }));
+  }
+
+  async setUserGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    await this.call('usergroup.update', { usrgrpid: groupId, users: userIds.map((userid) => ({ userid })) });
   }
 }

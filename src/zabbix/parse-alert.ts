@@ -56,7 +56,7 @@ const HTTP_URL_RE = /^https?:\/\/[^/?#\s]{1,255}(?:[/?#]|$)/i;
 const DIGITS_RE = /^[0-9]{1,20}$/;
 
 /** CommonMark backslash escape: a backslash before any ASCII punctuation character. */
-const MD_ESCAPE_RE = /\\([!-\/:-@[-`{-~])/g;
+const MD_ESCAPE_RE = /\\([!-/:-@[-`{-~])/g;
 
 function isAsciiPunct(ch: string): boolean {
   const c = ch.charCodeAt(0);

@@ -120,6 +120,8 @@ export interface ZulipErrorDetails {
    * when Zulip accepted it, rejects with a ZulipError otherwise). Only on `timeout` errors.
    */
   late?: Promise<void>;
+  /** The request never reached Zulip (connection refused, unknown host): not `unclear`. */
+  notSent?: boolean;
 }
 
 export class ZulipError extends Error {
@@ -127,6 +129,8 @@ export class ZulipError extends Error {
   readonly status: number | undefined;
   /** See ZulipErrorDetails.late. */
   readonly late: Promise<void> | undefined;
+  /** See ZulipErrorDetails.notSent. */
+  readonly notSent: boolean;
 
   constructor(
     readonly kind: ZulipErrorKind,
@@ -140,6 +144,7 @@ export class ZulipError extends Error {
     this.name = 'ZulipError';
     this.status = details.status;
     this.late = details.late;
+    this.notSent = details.notSent === true;
   }
 
   /**
@@ -159,6 +164,7 @@ export class ZulipError extends Error {
    * rate limit mean it was not carried out.
    */
   get unclear(): boolean {
+    if (this.notSent) return false;
     return this.kind !== 'api' || (this.status !== undefined && this.status >= 500);
   }
 }

@@ -157,6 +157,7 @@ test('a command committed with the position before a later step failed is not ru
   const handled: number[] = [];
   let w: ReturnType<typeof world> | undefined;
   let failed = false;
+  // eslint-disable-next-line prefer-const -- the hook below reads w, which exists only once world() returns
   w = world([{ id: 11, kind: 'message', message: msg(11, '!ack') }], {
     onMessage: (m) => {
       handled.push(m.id);

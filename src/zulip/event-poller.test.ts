@@ -136,6 +136,36 @@ test('an event still on its way when the queue ended is found by the new queue\'
   expect(stored).toBe(15);
 });
 
+test('on start, alert posts of the last seconds before the stored position are handed again (idempotent); commands are not', async () => {
+  const zabbix = (id: number, timestamp: number): StreamMessage => ({ ...msg(id), senderEmail: 'zabbix@example.org', timestamp });
+  const history = [zabbix(5, 100), zabbix(17, 195), { ...msg(18), timestamp: 198 }, zabbix(19, 199), zabbix(20, 200)];
+  const handled: number[] = [];
+  const api = {
+    register: async () => ({ queueId: 'q1', lastEventId: -1, maxMessageId: 20, longpollTimeoutSeconds: 90 }),
+    getMessagesAfter: async (after: number) => ({ messages: history.filter((m) => m.id > after), foundNewest: true }),
+    getMessagesBefore: async (before: number, _n: unknown, limit: number) => ({ messages: history.filter((m) => m.id < before).slice(-limit), foundOldest: true }),
+    getEvents: async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      return [];
+    },
+  } as unknown as ZulipApi;
+  const poller = new EventPoller({
+    api,
+    sink: { onMessage: (m) => void handled.push(m.id), onTopicMove: () => {}, onDirectMessage: () => {} },
+    cursor: { get: () => 20, set: () => {} },
+    streams: [STREAM],
+    log: createLogger('silent'),
+    replayable: (m) => m.senderEmail === 'zabbix@example.org',
+  });
+  const stop = new AbortController();
+  const running = poller.run(stop.signal);
+  await new Promise((r) => setTimeout(r, 100));
+  stop.abort();
+  await running;
+  // 17, 19 and 20 are alert posts within 10 s of the newest; 18 is a command; 5 is too old.
+  expect(handled).toEqual([17, 19, 20]);
+});
+
 test('a message at or below the position the process started from is not handled again', async () => {
   const w = run({ batches: [[ev(1, 9)], [ev(2, 11)]] }, 10);
   await w.until('handled', () => w.handled.includes(11));

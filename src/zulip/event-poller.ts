@@ -39,8 +39,17 @@ export interface EventPollerDeps {
   now?: () => number;
   random?: () => number;
   backoff?: { baseMs: number; maxMs: number };
+  /** Called on the first start of a store (no position yet), with the newest message id then. */
+  onFirstStart?: (maxMessageId: number) => void;
   /** Called when the backfill is done and the bot is polling live. */
   onLive?: () => void;
+  /**
+   * Messages whose handling is idempotent by message id (alert posts): on start, the catch-up
+   * also reads back those of the last seconds before the stored position — an event that came
+   * after a higher id's and had not arrived when the previous process ended. (Commands are not
+   * read back: below the stored position a new process cannot tell which it answered.)
+   */
+  replayable?: (message: StreamMessage) => boolean;
 }
 
 const PAGE = 1000;
@@ -53,6 +62,10 @@ const REMEMBER = 10_000;
  * its way when the old queue ended (it came after a higher id's) is found there.
  */
 const LOOK_BACK_MS = 60_000;
+/** On start, replayable posts this many seconds before the stored position are read back. */
+const START_LOOK_BACK_S = 10;
+/** …at most this many messages per stream. */
+const START_LOOK_BACK_MESSAGES = 50;
 
 export class EventPoller {
   readonly status: PollerStatus = { registrations: 0, consecutiveFailures: 0 };
@@ -77,6 +90,8 @@ export class EventPoller {
   private refusedPolls = 0;
   /** The positions stored, with when (for LOOK_BACK_MS), oldest first. */
   private readonly stored: { at: number; position: number }[] = [];
+  /** This process has caught up once (the start look-back is done). */
+  private started = false;
 
   constructor(private readonly deps: EventPollerDeps) {
     this.now = deps.now ?? Date.now;
@@ -181,17 +196,22 @@ export class EventPoller {
   private async backfill(maxMessageId: number, signal: AbortSignal): Promise<void> {
     const cursor = this.deps.cursor.get();
     if (cursor === undefined) {
+      // Told before the position is stored: a crash in between makes the next start a first start again.
+      this.deps.onFirstStart?.(maxMessageId);
       this.deps.cursor.set(maxMessageId);
       this.position = maxMessageId;
+      this.started = true;
       this.deps.log.info({ maxMessageId }, 'first start: tracking messages from now on');
       return;
     }
+    // On start: alert posts of the last seconds before the cursor, handled again (idempotent).
+    const replays = this.started ? [] : await this.startLookBack(cursor);
+    this.started = true;
     // Within a process, from a little before the cursor: an event that came after a higher id's
     // may have been on its way when the old queue ended. What was handled is not handled again.
     const from = Math.min(cursor, this.lookBackFrom() ?? cursor);
-    if (from >= maxMessageId) return;
     const missed: StreamMessage[] = [];
-    for (const stream of this.deps.streams) {
+    for (const stream of from < maxMessageId ? this.deps.streams : []) {
       let after = from;
       for (;;) {
         if (signal.aborted) return;
@@ -206,9 +226,12 @@ export class EventPoller {
     missed.sort((a, b) => a.id - b.id);
     const late = missed.filter((m) => m.id <= cursor && !this.handledBefore(m.id));
     const after = missed.filter((m) => m.id > cursor);
-    this.deps.log.info({ from: cursor, to: maxMessageId, messages: after.length, ...(from < cursor ? { lookedBackTo: from, late: late.length } : {}) }, 'caught up on missed messages');
-    for (const m of late) {
-      this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
+    if (from < maxMessageId || replays.length > 0) {
+      this.deps.log.info({ from: cursor, to: maxMessageId, messages: after.length, ...(from < cursor ? { lookedBackTo: from, late: late.length } : {}) }, 'caught up on missed messages');
+    }
+    const below = [...replays.map((m) => ({ m, replay: true })), ...late.filter((m) => !replays.some((r) => r.id === m.id)).map((m) => ({ m, replay: false }))].sort((a, b) => a.m.id - b.m.id);
+    for (const { m, replay } of below) {
+      if (!replay) this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
       await this.handleBelow(m);
     }
     for (const m of after) {
@@ -222,6 +245,7 @@ export class EventPoller {
     }
     this.flush();
   }
+
 
   private async dispatch(event: ZulipEvent): Promise<void> {
     if (event.kind === 'message') return this.take(event.message);
@@ -329,6 +353,24 @@ export class EventPoller {
       this.deps.log.warn({ messageId: m.id }, 'message missing from the event queue found in history; handling it');
       await this.handleBelow(m);
     }
+  }
+
+  /**
+   * On start: the replayable posts (alerts) of the last START_LOOK_BACK_S seconds up to the stored
+   * position, to hand again — each is recognised by its message id if it was handled before.
+   */
+  private async startLookBack(cursor: number): Promise<StreamMessage[]> {
+    const { replayable, api } = this.deps;
+    if (!replayable || typeof api.getMessagesBefore !== 'function') return [];
+    const found: StreamMessage[] = [];
+    for (const stream of this.deps.streams) {
+      const page = await api.getMessagesBefore(cursor + 1, { stream }, START_LOOK_BACK_MESSAGES);
+      found.push(...page.messages.filter((m) => m.id <= cursor));
+    }
+    const newest = Math.max(0, ...found.map((m) => m.timestamp));
+    const replays = found.filter((m) => m.timestamp >= newest - START_LOOK_BACK_S && replayable(m)).sort((a, b) => a.id - b.id);
+    if (replays.length > 0) this.deps.log.info({ position: cursor, replays: replays.length }, 'on start: alert posts just before the position handled again (an event may not have arrived before the previous process ended)');
+    return replays;
   }
 
   /**

@@ -13,9 +13,10 @@
  * item is sent again. An identical text from another item has another key: it is always sent.
  * A send that outlives the client timeout is not given up: its topic waits (up to `lateWaitMs`)
  * for the late answer while other topics go on, and only then is it looked for and sent again.
- * After a crash, an item the dead process was sending is looked for at once; not found, it is
- * looked for again `inFlightGraceMs` after that send started (Zulip may still have been working
- * on it) before it is sent. Reactions need none of this: adding one that exists counts as done.
+ * After a crash, or a send that failed without an answer (the connection broke), the item is
+ * looked for at once; not found, it is looked for again `inFlightGraceMs` after that send started
+ * (Zulip may still have been working on it) before it is sent. Reactions need none of this:
+ * adding one that exists counts as done.
  */
 import { createHash } from 'node:crypto';
 import { backoffDelay, sleep } from '../core/async';
@@ -47,7 +48,7 @@ export interface OutboxSenderDeps {
 }
 
 /** How many of the oldest queued items each round looks at. */
-const WINDOW = 200;
+const WINDOW = 100;
 /**
  * How many of the bot's newest messages in the topic (or conversation) are searched for a key.
  * An item looked for heads its topic's queue (nothing queued after it there has gone out), so
@@ -81,6 +82,8 @@ export class OutboxSender {
   private readonly uncertain = new Set<number>();
   /** Rows this process has looked at (a row tried by an earlier process is uncertain). */
   private readonly seen = new Set<number>();
+  /** Rows whose last send got no answer: until when Zulip may still take it (not sent again before). */
+  private readonly graceUntil = new Map<number, number>();
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   /** After stop(): late outcomes no longer touch the store (it may be closed). */
@@ -210,11 +213,15 @@ export class OutboxSender {
     const inherited = row.attempts > 0 && !this.seen.has(row.id);
     if (!this.seen.has(row.id)) {
       this.seen.add(row.id);
-      if (inherited) this.uncertain.add(row.id); // tried by an earlier process: maybe sent
+      if (inherited) {
+        this.uncertain.add(row.id); // tried by an earlier process: maybe sent
+        // Its time is when that send started plus the grace (see deliver's mark).
+        if (row.notBefore > this.deps.clock.now()) this.graceUntil.set(row.id, row.notBefore);
+      }
     }
-    let outcome: 'delivered' | 'wait';
+    let outcome: 'delivered' | { waitUntil: number };
     try {
-      outcome = await this.deliver(row, release, inherited);
+      outcome = await this.deliver(row, release);
     } catch (err) {
       if (err instanceof AttemptNotRecorded) {
         log.debug({ outboxId: row.id }, 'the store cannot record the attempt; the item waits until it can');
@@ -224,14 +231,14 @@ export class OutboxSender {
       return;
     }
     if (this.closed) return;
-    if (outcome === 'wait') {
-      // Not there yet, but the earlier process's send may still be under way at Zulip.
-      log.info({ outboxId: row.id, lookAgainInMs: row.notBefore - this.deps.clock.now() }, 'outgoing item an earlier process was sending is not in Zulip yet; looking again before sending it');
+    if (outcome !== 'delivered') {
+      // Not there yet, but a send that got no answer may still be under way at Zulip.
+      outbox.reschedule(row.id, outcome.waitUntil, row.attempts);
+      log.info({ outboxId: row.id, lookAgainInMs: outcome.waitUntil - this.deps.clock.now() }, 'outgoing item sent without an answer is not in Zulip yet; looking again before sending it');
       return;
     }
     outbox.remove(row.id);
-    this.uncertain.delete(row.id);
-    this.seen.delete(row.id);
+    this.forget(row.id);
     this.sent++;
     this.deps.onSent?.(row);
     if (row.attempts > 0) log.debug({ outboxId: row.id, attempts: row.attempts + 1 }, 'outgoing item delivered after a retry');
@@ -243,8 +250,7 @@ export class OutboxSender {
     if (err instanceof ZulipError && !err.retryable) {
       log.error({ err: err.message, code: err.code, status: err.status, item: row.item }, 'Zulip refused an outgoing item; dropped');
       outbox.remove(row.id);
-      this.uncertain.delete(row.id);
-      this.seen.delete(row.id);
+      this.forget(row.id);
       return;
     }
     if (!(err instanceof ZulipError) || err.unclear) this.uncertain.add(row.id);
@@ -258,6 +264,12 @@ export class OutboxSender {
     log.warn({ err: (err as Error)?.message ?? String(err), status: err instanceof ZulipError ? err.status : undefined, outboxId: row.id, attempts: tries, retryInMs: ms }, 'sending to Zulip failed; will retry');
   }
 
+  private forget(id: number): void {
+    this.uncertain.delete(id);
+    this.seen.delete(id);
+    this.graceUntil.delete(id);
+  }
+
   /** Waits for a token of the shared rate limit and spends it. */
   private async token(): Promise<void> {
     const { limiter } = this.deps;
@@ -266,10 +278,10 @@ export class OutboxSender {
   }
 
   /**
-   * Sends the item (what of it Zulip does not have yet). 'wait': an item an earlier process was
-   * sending is not in Zulip yet, within `inFlightGraceMs` of that send (its time: `notBefore`).
+   * Sends the item (what of it Zulip does not have yet). `waitUntil`: a send that got no answer
+   * (this process's, or a dead one's) is not in Zulip yet, within `inFlightGraceMs` of its start.
    */
-  private async deliver(row: OutboxRow, release: () => void, inherited: boolean): Promise<'delivered' | 'wait'> {
+  private async deliver(row: OutboxRow, release: () => void): Promise<'delivered' | { waitUntil: number }> {
     const { api, outbox, clock } = this.deps;
     const item = row.item;
     // Recorded before the first request of this attempt: after a crash the next process looks
@@ -307,7 +319,9 @@ export class OutboxSender {
         this.deps.log.info({ outboxId: row.id }, 'outgoing message was already delivered before; not sending it twice');
         return 'delivered';
       }
-      if (inherited && row.notBefore > clock.now()) return 'wait';
+      const until = this.graceUntil.get(row.id);
+      if (until !== undefined && until > clock.now()) return { waitUntil: until };
+      this.graceUntil.delete(row.id);
       this.deps.log.info({ outboxId: row.id, keys, found: there.size }, 'outgoing message tried before is not in Zulip; sending it');
     }
     for (const [i, piece] of pieces.entries()) {
@@ -339,9 +353,13 @@ export class OutboxSender {
    * timeout stands (the item is looked for before it is sent again).
    */
   private async request(row: OutboxRow, release: () => void, send: () => Promise<unknown>): Promise<void> {
+    const started = this.deps.clock.now();
     try {
       await send();
     } catch (err) {
+      // No answer at all: Zulip may still be working on it (not sent again before the grace).
+      const unanswered = !(err instanceof ZulipError) || (err.unclear && err.status === undefined);
+      if (unanswered) this.graceUntil.set(row.id, Math.max(this.graceUntil.get(row.id) ?? 0, started + this.inFlightGraceMs));
       if (!(err instanceof ZulipError) || err.kind !== 'timeout' || !err.late || this.stopping.signal.aborted) throw err;
       release();
       this.uncertain.add(row.id);

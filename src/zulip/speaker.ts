@@ -1,14 +1,14 @@
 /** What the bot says goes through the durable outbox; this is the handlers' way to say it. */
 import type { Clock } from '../core/clock';
 import { splitMessage } from '../core/text';
-import type { Outbox } from '../store/store';
+import type { Lane, Outbox } from '../store/store';
 
 export interface Speaker {
-  /** Posts in a stream's topic; long text is split into several messages. */
-  say(stream: string, topic: string, content: string): void;
+  /** Posts in a stream's topic (lane: `notice` unless said); long text is split into several messages. */
+  say(stream: string, topic: string, content: string, lane?: Lane): void;
   react(messageId: number, emojiName: string): void;
   /** A direct message to people (by email); long text is split. */
-  tell(toEmails: readonly string[], content: string): void;
+  tell(toEmails: readonly string[], content: string, lane?: Lane): void;
 }
 
 export class OutboxSpeaker implements Speaker {
@@ -19,18 +19,19 @@ export class OutboxSpeaker implements Speaker {
     private readonly onQueued: () => void = () => {},
   ) {}
 
-  say(stream: string, topic: string, content: string): void {
-    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'message', stream, topic, content: part }, this.clock.now());
+  say(stream: string, topic: string, content: string, lane: Lane = 'notice'): void {
+    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'message', stream, topic, content: part }, this.clock.now(), lane);
     this.onQueued();
   }
 
-  tell(toEmails: readonly string[], content: string): void {
-    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'direct', to: [...toEmails], content: part }, this.clock.now());
+  tell(toEmails: readonly string[], content: string, lane: Lane = 'reply'): void {
+    for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'direct', to: [...toEmails], content: part }, this.clock.now(), lane);
     this.onQueued();
   }
 
   react(messageId: number, emojiName: string): void {
-    this.outbox.enqueue({ kind: 'reaction', messageId, emojiName }, this.clock.now());
+    // A reaction is a confirmation where the person looks: it goes with the replies.
+    this.outbox.enqueue({ kind: 'reaction', messageId, emojiName }, this.clock.now(), 'reply');
     this.onQueued();
   }
 }

@@ -19,6 +19,9 @@ import { ZulipError } from './api';
 
 const answerStatus = new AsyncLocalStorage<{ status?: number }>();
 
+/** Connection errors before anything was sent. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 type Fetch = (this: unknown, url: string, init?: unknown) => Promise<{ status?: unknown }>;
 function installStatusProbe(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -74,7 +77,12 @@ export interface ZulipCredentials {
   site?: string;
   email?: string;
   apiKey?: string;
+  /** Left to zulip-js (its own reading); src/main.ts reads the zuliprc itself (src/config/zuliprc.ts) and passes the values. */
   zuliprc?: string;
+  /** Do not verify the server's TLS certificate (a zuliprc's `insecure`). */
+  insecure?: boolean;
+  /** A PEM file of CA certificates to verify the server against (a zuliprc's `cert_bundle`). */
+  certBundle?: string;
 }
 
 const errorBody = z.object({ result: z.literal('error'), msg: z.string().default(''), code: z.string().optional(), 'retry-after': z.number().optional() });
@@ -185,11 +193,35 @@ export interface ZulipJsApiOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * `insecure` / `certBundle`: zulip-js's requests to `site` go through an https.Agent that skips
+ * verification or trusts the bundle (zulip-js takes no agent: its fetch, lib/helper.js, gets one
+ * added for URLs under the site). Other hosts (Zabbix, GitLab) are not affected.
+ */
+function useTls(site: string, creds: ZulipCredentials): void {
+  if (!creds.insecure && creds.certBundle === undefined) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const https = require('node:https') as typeof import('node:https');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const agent = new https.Agent({ keepAlive: true, ...(creds.insecure ? { rejectUnauthorized: false } : { ca: readFileSync(creds.certBundle as string) }) });
+  const prefix = `${site.replace(/\/+$/, '')}/`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const helper = require('zulip-js/lib/helper') as { fetch: Fetch };
+  const inner = helper.fetch;
+  helper.fetch = function (this: unknown, url: string, init?: unknown) {
+    if (!url.startsWith(prefix) || !url.startsWith('https:')) return inner.call(this, url, init);
+    // The newest client's agent wins (an outer wrapper has set it already).
+    return inner.call(this, url, { agent, ...(init as object) });
+  };
+}
+
 /** Connects with zulip-js; does not contact the server until the first call. */
 export async function createZulipJsApi(creds: ZulipCredentials, opts: ZulipJsApiOptions = {}): Promise<ZulipApi> {
   const client = creds.zuliprc
     ? await zulipInit({ zuliprc: creds.zuliprc })
     : await zulipInit({ username: creds.email, apiKey: creds.apiKey, realm: creds.site });
+  if (creds.site !== undefined) useTls(creds.site, creds);
   return new ZulipJsApi(client, opts.requestTimeoutMs ?? 15_000);
 }
 
@@ -213,7 +245,11 @@ class ZulipJsApi implements ZulipApi {
     const outcome = answerStatus.run(slot, fn).then(
       (body) => this.interpret(endpoint, body, slot.status),
       (err: unknown) => {
-        throw err instanceof ZulipError ? err : new ZulipError('network', endpoint, (err as Error)?.message ?? String(err), undefined, undefined, { ...(slot.status !== undefined ? { status: slot.status } : {}) });
+        if (err instanceof ZulipError) throw err;
+        // No connection at all (node-fetch's FetchError carries the system error code): Zulip never got it.
+        const code = (err as { code?: unknown })?.code;
+        const notSent = slot.status === undefined && typeof code === 'string' && NOT_SENT.has(code);
+        throw new ZulipError('network', endpoint, (err as Error)?.message ?? String(err), undefined, undefined, { ...(slot.status !== undefined ? { status: slot.status } : {}), ...(notSent ? { notSent } : {}) });
       },
     );
     let timer: NodeJS.Timeout | undefined;

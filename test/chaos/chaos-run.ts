@@ -420,11 +420,11 @@ interface LogLine {
 }
 
 /**
- * Any request but GET /users/me: that one is a starting bot's first, retried with a backoff that
- * grows to 30 s, so faults left over from a killed process would pile up on it. Restarts get
- * their own single startup fault instead.
+ * Any request but the start-up ones, GET /users/me and GET /streams (src/main.ts): a starting bot
+ * retries those with a backoff that grows to 30 s, so faults left over from a killed process
+ * would pile up on them. Restarts get their own single startup fault instead.
  */
-const ANY_BUT_IDENTITY = /^\/api\/v1\/(?!users\/me$)/;
+const ANY_BUT_IDENTITY = /^\/api\/v1\/(?!users\/me$|streams$)/;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -798,7 +798,8 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
         continue;
       }
       seenRound.set(key, m);
-      for (const [, id] of m.content.matchAll(/\(event (\d+)\)/g)) remindersOf.set(id as string, [...(remindersOf.get(id as string) ?? []), m]);
+      // `(event 7001)`, or `(event [7001](zabbix link))` where the alert gave a link.
+      for (const [, id] of m.content.matchAll(/\(event \[?(\d+)(?:\]\([^)\s]*\))?\)/g)) remindersOf.set(id as string, [...(remindersOf.get(id as string) ?? []), m]);
     }
     // Any other message of the bot posted twice (a send retried after Zulip had taken it), and
     // one answer per `!ack` typed (a command handled twice answers twice).

@@ -39,11 +39,16 @@ test('an unacknowledged incident blocks the handover; after !ack it completes, i
   expect(fake.messagesIn(STREAMS.organisational)).toEqual([]);
 
   await say(w.ann.email, STREAMS.critical, 'web-01', '!ack on it');
-  const done = await say(w.bob.email, STREAMS.general, 'fr', '!handover @**Bob Jones**');
+  // Issue 19: two-party. Bob's request waits for Ann (mentioned for real), who confirms and names
+  // the incident she hands over; only then is it complete and announced.
+  const requested = await say(w.bob.email, STREAMS.general, 'fr', '!handover @**Bob Jones**');
+  expect(requested.content).toContain(`@**Ann Smith|${w.ann.id}**, confirm with \`!handover confirm\``);
+  expect(fake.messagesIn(STREAMS.organisational)).toEqual([]);
+  const done = await say(w.ann.email, STREAMS.general, 'fr', '!handover confirm web-01');
   expect(done.content).toContain('✅ Handover to @_**Bob Jones|');
   expect(done.content).toContain('IPA `sla-first-responder` group');
   const [announcement] = fake.messagesIn(STREAMS.organisational, 'First responder handover');
-  expect(announcement!.content).toContain(`🔄 **First responder handover**: @_**Ann Smith|${w.ann.id}** → @**Bob Jones|${w.bob.id}** is now the acting first responder (started by Bob Jones).`);
+  expect(announcement!.content).toContain(`🔄 **First responder handover**: @_**Ann Smith|${w.ann.id}** → @**Bob Jones|${w.bob.id}** is now the acting first responder (started by Bob Jones, confirmed by Ann Smith).`);
   expect(announcement!.content).toContain('acknowledged by Ann Smith');
   expect(announcement!.content).toContain('**Handed over by Ann Smith**');
   process.stdout.write(`\n--- announcement (${STREAMS.organisational} > First responder handover) ---\n${announcement!.content}\n`);
@@ -75,7 +80,7 @@ test('only the acting or the upcoming FR may hand over; unknown users and force'
   const eve = fake.addUser({ email: 'eve@example.org', fullName: 'Eve Adams' });
   for (const s of Object.values(STREAMS)) fake.subscribe(eve.email, s);
   expect((await say(eve.email, STREAMS.general, 'fr', '!handover @**Bob Jones**')).content).toContain('Only the acting first responder');
-  expect((await say(w.ann.email, STREAMS.general, 'fr', '!handover @**Nobody Here**')).content).toBe('No Zulip user is called Nobody Here.\nUsage: `!handover @**Name** [force]`');
+  expect((await say(w.ann.email, STREAMS.general, 'fr', '!handover @**Nobody Here**')).content).toBe('No Zulip user is called Nobody Here.\nUsage: `!handover @**Name** [incidents] [force] | accept | confirm [incidents] | cancel`');
   fake.post(w.zabbix.email, STREAMS.critical, 'web-02', alertPost({ host: 'web-02', eventId: '6101' }));
   await fake.waitForMessage((m) => fromBot(m) && m.content.includes('⏰'));
   const forced = await say(w.ann.email, STREAMS.general, 'fr', '!handover @**Eve Adams** force');

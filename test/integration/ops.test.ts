@@ -57,4 +57,19 @@ test('metrics and health follow alerts, reminders, breaches, commands, errors an
   const h1 = JSON.parse((await get('/healthz')).text) as { zulip: { registrations: number } };
   expect(h1.zulip.registrations).toBe(2);
   expect((await get('/nope')).status).toBe(404);
+
+  // Issue 20: names per Prometheus' guide, long-polls apart, build info, process metrics, a poll clock.
+  expect(metric(m1, 'sre_bot_queue_registrations_total')).toBe(2);
+  expect(m1).toMatch(/^# TYPE sre_bot_queue_registrations_total counter$/m);
+  expect(m1).toMatch(new RegExp(`^sre_bot_build_info\\{version="\\d+\\.\\d+\\.\\d+[^"]*",node="${process.version.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+  expect(metric(m1, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+  expect(metric(m1, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+  expect(Math.abs(metric(m1, 'sre_bot_last_poll_timestamp_seconds') - Date.now() / 1000)).toBeLessThan(120);
+  expect(metric(m1, 'sre_bot_zulip_long_poll_seconds_count', 'result="ok"')).toBeGreaterThanOrEqual(1);
+  expect(m1).toMatch(/^sre_bot_zulip_long_poll_seconds_bucket\{le="120",result="ok"\} \d+$/m);
+  expect(m1.split('\n').filter((l) => l.startsWith('sre_bot_requests_seconds') && l.includes('method="getEvents"'))).toEqual([]);
+  expect(m1).not.toContain('sre_bot_zabbix_sync_up');
+  expect(JSON.parse((await get('/healthz')).text)).toMatchObject({ ok: true, status: 'live' });
+  const wanted = /^(sre_bot_(build_info|queue_registrations_total|last_poll_timestamp_seconds|alerts_received_total|incidents_open|outbox_depth)|sre_bot_requests_seconds_count\{target="zulip",method="sendStreamMessage"|sre_bot_zulip_long_poll_seconds_(count|bucket\{le="(90|120)")|process_(cpu_seconds_total|resident_memory_bytes|start_time_seconds)|nodejs_eventloop_lag_p99_seconds)[ {,]/;
+  process.stdout.write(`\n--- /metrics sample ---\n${m1.split('\n').filter((l) => wanted.test(l)).join('\n')}\n`);
 });

@@ -80,7 +80,9 @@ test('!resolved-by resolves with a link and posts in both topics; !postmortem re
 
 test('the weekly SLA report is posted to the general stream on its cron schedule', async () => {
   await bot!.kill('SIGKILL');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a one-off read in this test
   const cfg = JSON.parse(require('node:fs').readFileSync(w.configPath, 'utf8')) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a one-off write in this test
   require('node:fs').writeFileSync(w.configPath, JSON.stringify({ ...cfg, reports: { weeklyCron: '*/2 * * * * *', topic: 'Weekly SLA' } }));
   bot = BotProcess.start(w.configPath);
   await bot.live();

@@ -46,7 +46,7 @@ test("a critical incident's life: reminders at the cadence in its topic only, !a
   expect(r2.timestamp - r1.timestamp).toBeLessThanOrEqual(3);
   const ack = fake.post(w.ann.email, STREAMS.critical, HOST, '!ack checking the load balancer');
   const confirm = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('✅'), { afterId: ack.id });
-  expect(confirm.content).toBe('✅ Acknowledged by Ann Smith: HTTPS is down on web-01 (event 8001). Note: checking the load balancer');
+  expect(confirm.content).toBe('✅ Acknowledged by Ann Smith: HTTPS is down on web-01 (event 8001). Note: checking the load balancer Zabbix is not connected to this bot: acknowledge there too, or Zabbix keeps notifying.');
   const warning = await fake.waitForMessage((m) => fromBot(m) && m.content.includes('SLA warning'), { afterId: confirm.id, timeoutMs: 10_000 });
   expect(warning.content).toMatch(/75% of the time to get \*\*HTTPS is down on web-01\*\* \(critical, event 8001\) resolved has passed/);
   const ok = fake.post(w.zabbix.email, STREAMS.critical, HOST, alertPost({ status: 'OK', host: HOST, eventId: '8001', trigger: 'HTTPS is down on web-01' }));

@@ -318,7 +318,7 @@ export class GitlabService {
     store.transaction(() => {
       store.linkGitlabIssue(incident.eventId, { iid: made.iid, webUrl: made.webUrl, title: made.title, state: made.state }, now);
       this.reactOn(incident);
-      speaker.say(incident.stream, incident.topic, `📋 GitLab issue ${issueLink(made.iid, made.webUrl)} tracks ${incidentText(incident)}; messages here are added to it as notes.`);
+      speaker.say(incident.stream, incident.topic, `📋 GitLab issue ${issueLink(made.iid, made.webUrl)} tracks ${incidentText(incident)}; messages here are added to it as notes.`, 'bulk');
       // Notes that waited for the issue go now.
       if (store.hurryJobs(GITLAB_NOTE_JOB, now) > 0) this.deps.kickJobs();
     });

@@ -9,8 +9,8 @@ export function helpModule(registry: () => CommandRegistry): BotModule {
     commands: [
       {
         name: 'help',
-        usage: '!help [command]',
-        summary: 'lists the commands; `!help ack` shows one command: usage, examples, where it runs',
+        usage: '!help',
+        summary: 'lists the commands; `!help <command>` (e.g. `!help ack`) shows one: usage, examples, where it runs',
         examples: ['!help', '!help snooze'],
         where: 'anywhere',
         run: (ctx) => {

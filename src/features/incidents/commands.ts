@@ -53,7 +53,7 @@ export function incidentCommands({ lifecycle, store, sla, timeZone, zabbixConfig
         const eventId = m ? m[1] : undefined;
         const note = ((m ? m[2] : ctx.args) ?? '').trim().slice(0, 1000) || undefined;
         const ref = here(ctx);
-        const r = lifecycle.acknowledgeTopic(ref, ctx.message.senderName, note, eventId);
+        const r = lifecycle.acknowledgeTopic(ref, ctx.message.senderName, note, eventId, ctx.message.senderId);
         if (r.notFound) throw new UserFacingError('not-found', `No open incident with event id ${eventId} in this topic.${lifecycle.whereElse(ref)}`);
         if (r.acked.length === 0) {
           ctx.reply(r.already.length > 0 ? `Already acknowledged: ${list(r.already)} (by ${outside(r.already[0]?.acknowledgedBy ?? '?', { max: 100 })}).` : `Nothing to acknowledge: no open incident in this topic.${lifecycle.whereElse(ref)}`);

@@ -172,7 +172,7 @@ export function importJob(d: HistoryDeps): JobHandler<{ upTo?: number }> {
         }
         d.store.setState(IMPORT_DONE_KEY, String(now));
         // Said once; an empty Zulip (nothing from the alert senders) needs no word.
-        if (posts.length > 0) d.speaker.say(d.generalStream, 'SRE bot', renderImport(opened, { window: d.importWindow, posts: posts.length, closedByMark, closedByOk, unreadable }));
+        if (posts.length > 0) d.speaker.say(d.generalStream, 'SRE bot', renderImport(opened, { window: d.importWindow, posts: posts.length, closedByMark, closedByOk, unreadable }), 'bulk');
       });
       d.log.info({ posts: posts.length, opened: opened.length, closedByMark, closedByOk, unreadable }, 'first start: imported open incidents from history');
     },

@@ -67,10 +67,10 @@ export class IncidentLifecycle {
   }
 
   /**
-   * Acknowledges the topic's open incidents (or the one with `eventId`). Returns what was
-   * acknowledged now and what already was.
+   * Acknowledges the topic's open incidents (or the one with `eventId`), recording who by name
+   * and (from chat) by Zulip user id. Returns what was acknowledged now and what already was.
    */
-  acknowledgeTopic(ref: TopicRef, by: string, note: string | undefined, eventId?: string): { acked: Incident[]; already: Incident[]; notFound: boolean; elsewhere?: TopicRef } {
+  acknowledgeTopic(ref: TopicRef, by: string, note: string | undefined, eventId?: string, byId?: number): { acked: Incident[]; already: Incident[]; notFound: boolean; elsewhere?: TopicRef } {
     const { store, clock } = this.deps;
     return store.transaction(() => {
       const all = store.incidentsInTopic(ref, { openOnly: true });
@@ -91,7 +91,7 @@ export class IncidentLifecycle {
           already.push(i);
           continue;
         }
-        acked.push(this.save(acknowledge(i, { at: now, by, ...(note ? { note } : {}) }), { eventId: i.eventId, at: now, kind: 'acknowledged', actor: by, ...(note ? { detail: note } : {}) }));
+        acked.push(this.save(acknowledge(i, { at: now, by, ...(byId !== undefined ? { byId } : {}), ...(note ? { note } : {}) }), { eventId: i.eventId, at: now, kind: 'acknowledged', actor: by, ...(note ? { detail: note } : {}) }));
       }
       return { acked, already, notFound: false, ...(elsewhere ? { elsewhere } : {}) };
     });
@@ -125,7 +125,7 @@ export class IncidentLifecycle {
   noteWrongStream(i: Incident, postedIn: string, streams: ClassStreams): void {
     const right = streamForClass(streams, i.incidentClass);
     if (postedIn === right) return;
-    this.deps.speaker.say(i.stream, i.topic, `ℹ️ This ${i.severity} alert is ${i.incidentClass}, but it was posted in **${neutralizeMentions(postedIn)}**, not **${right}**: it is tracked as ${i.incidentClass} (that class's SLA and reminders). Check the Zabbix action's stream for this severity.`);
+    this.deps.speaker.say(i.stream, i.topic, `ℹ️ This ${i.severity} alert is ${i.incidentClass}, but it was posted in **${neutralizeMentions(postedIn)}**, not **${right}**: it is tracked as ${i.incidentClass} (that class's SLA and reminders). Check the Zabbix action's stream for this severity.`, 'bulk');
   }
 
   /** Tracks an incident reported by other means (a customer mail, a cron mail, a manual topic). */
@@ -192,6 +192,7 @@ export class IncidentLifecycle {
       i.stream,
       i.topic,
       `🔁 New problem on **${neutralizeMentions(i.host)}**; tracking it here. Earlier incidents for this host: ${topicLink(earlier.stream, earlier.topic)} (latest: ${neutralizeMentions(earlier.triggerName)}, ${when} ago, ${earlier.status}).`,
+      'bulk',
     );
   }
 

@@ -84,7 +84,7 @@ export class NonCriticalWorkflow {
     }
     store.transaction(() => {
       if (!store.markChecklistPosted(ref, alert.triggerId, this.deps.clock.now())) return;
-      speaker.say(ref.stream, ref.topic, renderChecklist(outcome.incident, this.deps.config));
+      speaker.say(ref.stream, ref.topic, renderChecklist(outcome.incident, this.deps.config), 'bulk');
     });
   }
 

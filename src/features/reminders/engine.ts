@@ -15,7 +15,7 @@ import type { Incident, TopicRef } from '../../domain/incident';
 import { fireDue, reminderDueAt, remindable, topicHold, type Fired, type FiredReminder, type WarningDue } from '../../domain/timers';
 import type { IncidentStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
-import { renderTopicRound, type Addressee } from './render';
+import { renderTopicRound, type Addressee, type RoundEscalation } from './render';
 
 export interface ReminderEngineDeps {
   store: IncidentStore & Transactional;
@@ -24,8 +24,13 @@ export interface ReminderEngineDeps {
   log: Logger;
   /** For the times shown in warnings. */
   timeZone: string;
-  /** Who reminders in a topic are addressed to (handler, first responder), if anyone. */
-  addressee?: (topic: TopicRef, now: number) => Addressee | undefined;
+  /**
+   * Who an incident's reminders and warnings are addressed to, if anyone: whoever acknowledged it,
+   * else whoever handles it (its topic, area or host), else the first responder.
+   */
+  addressee?: (incident: Incident, now: number) => Addressee | undefined;
+  /** Escalation steps stated in and fired by the reminders (./escalation.ts). */
+  escalation?: RoundEscalation;
 }
 
 export interface RoundResult {
@@ -86,8 +91,8 @@ export class ReminderEngine {
       }
       for (const slot of byTopic.values()) {
         if (slot.reminders.length === 0 && slot.warnings.length === 0) continue;
-        const to = this.deps.addressee?.(slot.ref, now);
-        this.deps.speaker.say(slot.ref.stream, slot.ref.topic, renderTopicRound(slot.reminders, slot.warnings, this.deps.sla, now, to, this.deps.timeZone));
+        const to = (i: Incident) => this.deps.addressee?.(i, now);
+        this.deps.speaker.say(slot.ref.stream, slot.ref.topic, renderTopicRound(slot.reminders, slot.warnings, this.deps.sla, now, to, this.deps.timeZone, this.deps.escalation));
         result.messages++;
         result.reminders += slot.reminders.length;
         result.warnings += slot.warnings.filter((w) => w.warning.level === 75).length;

@@ -11,9 +11,9 @@ function sender(ctx: CommandContext) {
   return { id: ctx.message.senderId, name: ctx.message.senderName };
 }
 
-/** `!handover @**Name** force`: the handover goes ahead with unacknowledged incidents. */
+/** `!handover @**Name** [incidents] force`: completes at once (no confirmation, unacknowledged incidents or not). */
 export function isForced(args: string): boolean {
-  return /\bforce\s*$/i.test(args);
+  return !/^(accept|confirm|cancel)\b/i.test(args.trim()) && /\bforce\s*$/i.test(args);
 }
 
 
@@ -39,7 +39,7 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
           const refused = await fr.refusal(ctx.message.senderId);
           if (refused) throw refused;
           const { person } = await fr.resolve(ctx.args);
-          if (!fr.setFirst(person, ctx.message.senderName)) {
+          if (!fr.setFirst(person, ctx.message.senderName, ctx.topic)) {
             const cur = fr.current()!;
             ctx.reply(`${silentMention(cur.to)} is the first responder already; use \`!handover @**${outside(person.name, { max: 100 })}**\` to hand over.`);
             return;
@@ -58,34 +58,61 @@ export function responderCommands(fr: ResponderService, timeZone: string): Comma
     {
       name: 'handover',
       requires: ['fr-group', 'fr-or-group-to-force'],
-      usage: '!handover @**Name** [force]',
-      summary: 'starts or completes the first-responder handover to Name (waits for unacknowledged incidents unless `force`, which takes the acting FR or a member of `firstResponder.group`)',
+      usage: '!handover @**Name** [incidents] [force] | accept | confirm [incidents] | cancel',
+      examples: ['!handover @**Bob Jones**', '!handover @**Bob Jones** web-01 7001', '!handover accept', '!handover confirm all', '!handover cancel', '!handover @**Bob Jones** force'],
+      summary:
+        'hands over first responder: whoever starts it (the acting or the upcoming FR), the other side confirms (`!handover accept` / `!handover confirm`, or ✅ on the request) within `firstResponder.handoverExpiry`; the acting FR may name incidents to hand over (hosts or event ids, `all`); waits for unacknowledged incidents; `force` (the acting FR or a member of `firstResponder.group`) completes at once, announced as forced',
       run: async (ctx) => {
-        if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the upcoming first responder with a mention.');
+        const sub = /^(accept|confirm|cancel)\b\s*([\s\S]*)$/i.exec(ctx.args);
+        if (sub) {
+          const verb = (sub[1] as string).toLowerCase();
+          ctx.reply(verb === 'cancel' ? fr.cancel(sender(ctx)) : await fr.confirm(sender(ctx), (sub[2] as string).trim()));
+          return;
+        }
+        if (!parseMention(ctx.args)) throw new UserFacingError('usage', 'Name the upcoming first responder with a mention; the other side answers `!handover accept` (or `confirm`).');
         const force = isForced(ctx.args);
-        const r = await fr.handover(sender(ctx), ctx.args, force);
+        const r = await fr.handover(sender(ctx), ctx.args, force, ctx.topic);
         ctx.reply(r.reply);
       },
     },
     {
       name: 'handling',
-      where: 'topic',
+      where: (args) => (/^list$/i.test(args.trim()) ? 'anywhere' : 'topic'),
       requires: ['fr-or-group'],
-      usage: '!handling',
-      summary: "in an incident's topic (the acting FR or a member of `firstResponder.group`): you handle this host's incidents; reminders mention you instead of the FR until `!release` or your working day ends",
+      usage: '!handling [area <name> | host <pattern> | list]',
+      examples: ['!handling', '!handling area web', '!handling host ^db-0[12]\\.', '!handling list'],
+      summary:
+        "the acting FR or a member of `firstResponder.group` handles incidents instead of the FR until their working day ends (or `!release`): in a topic, its host's area (config `areas`) or else the topic; `area <name>`; `host <regular expression>`. Reminders and warnings of what they handle mention them. Without anything to cover, or `list`: who handles what",
       run: (ctx) => {
-        const h = fr.startHandling(here(ctx), sender(ctx));
-        ctx.reply(`🛠️ ${outside(h.person.name, { max: 100 })} handles this topic; reminders here mention them until ${formatTime(h.until, timeZone)} or \`!release\`.`);
+        const target = fr.handlingTarget(ctx.topic, ctx.args);
+        if (target.kind === 'list' || target.kind === 'all') {
+          ctx.reply(fr.listHandling(ctx.now));
+          return;
+        }
+        const h = fr.startHandling(here(ctx), sender(ctx), target);
+        const reminders = target.kind === 'topic' ? 'reminders here mention them' : 'reminders and warnings there mention them';
+        ctx.reply(`🛠️ ${outside(h.person.name, { max: 100 })} handles ${h.covers}; ${reminders} until ${formatTime(h.until, timeZone)} (the end of their working day) or \`!release\`.`);
       },
     },
     {
       name: 'release',
       where: 'topic',
-      usage: '!release',
-      summary: "in an incident's topic: stop handling it; reminders go to the first responder again",
+      usage: '!release [area <name> | host <pattern> | all]',
+      summary: "in an incident's topic: stop handling it (and its area); `area <name>`, `host <pattern>`, or `all` you handle; reminders go to the first responder again",
       run: (ctx) => {
-        const h = fr.release(here(ctx));
-        ctx.reply(h ? `${outside(h.person.name, { max: 100 })} no longer handles this topic; reminders go to the first responder again.` : 'Nobody is handling this topic.');
+        const a = ctx.args.trim();
+        const target = a === '' ? undefined : fr.handlingTarget(ctx.topic, a);
+        const r = fr.release(here(ctx), sender(ctx), target);
+        if (r.released.length === 0) {
+          ctx.reply(a === '' ? 'Nobody is handling this topic.' : 'Nothing to release there.');
+          return;
+        }
+        const names = [...new Set(r.who.map((p) => outside(p.name, { max: 100 })))].join(', ');
+        ctx.reply(
+          r.released.length === 1 && r.released[0] === 'this topic'
+            ? `${names} no longer handles this topic; reminders go to the first responder again.`
+            : `${names} no longer handle${r.who.length === 1 ? 's' : ''} ${r.released.join(', ')}; reminders go to the first responder again.`,
+        );
       },
     },
   ];

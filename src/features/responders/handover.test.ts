@@ -26,12 +26,20 @@ describe('mentions', () => {
 
 describe('handover rules', () => {
   const base = { current: ann, sender: ann, target: bob, force: false, openIncidents: [], missingStreams: [] };
-  test('completes when everything is acknowledged and subscribed', () => {
-    expect(decideHandover({ ...base, openIncidents: [incident({ status: 'acknowledged' })] })).toEqual({ kind: 'complete', forced: false, unacknowledged: [] });
+  // Issue 19: two-party. What used to complete at once is now a request the other side confirms.
+  test('everything acknowledged and subscribed: a request the upcoming FR confirms', () => {
+    expect(decideHandover({ ...base, openIncidents: [incident({ status: 'acknowledged' })] })).toEqual({ kind: 'request', confirmer: bob });
   });
-  test('the upcoming FR may start it too; nobody else', () => {
-    expect(decideHandover({ ...base, sender: bob }).kind).toBe('complete');
+  test('the upcoming FR may start it too (the acting FR confirms); nobody else', () => {
+    expect(decideHandover({ ...base, sender: bob })).toEqual({ kind: 'request', confirmer: ann });
     expect(decideHandover({ ...base, sender: eve })).toEqual({ kind: 'not-allowed', current: ann });
+  });
+  test('only the acting FR names incidents', () => {
+    expect(decideHandover({ ...base, sender: bob, naming: true })).toEqual({ kind: 'names-not-allowed', current: ann });
+    expect(decideHandover({ ...base, naming: true }).kind).toBe('request');
+  });
+  test('force completes at once, announced as forced, even with nothing unacknowledged', () => {
+    expect(decideHandover({ ...base, force: true })).toEqual({ kind: 'complete', forced: true, unacknowledged: [] });
   });
   test('blocked by unacknowledged incidents, unless forced', () => {
     const open = [incident({ eventId: '1' }), incident({ eventId: '2', status: 'acknowledged' })];
@@ -58,6 +66,12 @@ describe('handover rules', () => {
     expect(text).toContain('acknowledged by Ann Smith, 15h 00m to resolve');
     expect(text).toContain('**Handed over by Ann Smith**');
   });
+  test('a forced handover says who forced it and whose confirmation is missing', () => {
+    const text = renderAnnouncement({ from: ann, to: bob, by: ann, forced: true, open: [incident()], handedOver: [], sla: testConfig().sla, now: T0 });
+    expect(text).toContain('⚠️ Forced: 1 incident(s) were still unacknowledged at handover.');
+    expect(text).toContain('⚠️ Forced by Ann Smith: completed without confirmation by Bob Jones.');
+    expect(text).toContain('Ann Smith hands over no incidents by name.');
+  });
 });
 
 describe('working hours', () => {
@@ -65,11 +79,22 @@ describe('working hours', () => {
   test('during the day: until today\'s end', () => {
     expect(handlingUntil(Date.UTC(2026, 10, 23, 10), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 23, 16)); // 17:00 CET
   });
-  test('in the evening: until the next working day starts', () => {
-    expect(handlingUntil(Date.UTC(2026, 10, 23, 20), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 24, 8));
+  // Issue 19 ("unless working day ends"): outside working hours, handling lasts until the end of
+  // the next working day (it used to end when the next day started).
+  test('in the evening: until the end of the next working day', () => {
+    expect(handlingUntil(Date.UTC(2026, 10, 23, 20), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 24, 16));
   });
-  test('early morning: until the day starts', () => {
-    expect(handlingUntil(Date.UTC(2026, 10, 23, 4), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 23, 8));
+  test('early morning of a working day: until that day\'s end', () => {
+    expect(handlingUntil(Date.UTC(2026, 10, 23, 4), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 23, 16));
+  });
+  test('Friday 18:30: until the end of Monday (working days mon–fri)', () => {
+    // 2026-11-27 is a Friday; 18:30 CET = 17:30 UTC.
+    expect(handlingUntil(Date.UTC(2026, 10, 27, 17, 30), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 30, 16));
+    expect(handlingUntil(Date.UTC(2026, 10, 28, 12), tz, '09:00', '17:00')).toBe(Date.UTC(2026, 10, 30, 16));
+  });
+  test('configured working days: a Saturday shift ends Saturday', () => {
+    expect(handlingUntil(Date.UTC(2026, 10, 28, 12), tz, '09:00', '17:00', ['sat', 'sun'])).toBe(Date.UTC(2026, 10, 28, 16));
+    expect(handlingUntil(Date.UTC(2026, 10, 27, 12), tz, '09:00', '17:00', ['sat'])).toBe(Date.UTC(2026, 10, 28, 16));
   });
   test('summer time is honoured', () => {
     expect(zonedInstant({ year: 2026, month: 7, day: 1, hour: 17, minute: 0 }, tz)).toBe(Date.UTC(2026, 6, 1, 15));
@@ -113,18 +138,30 @@ describe('ResponderService with an injected clock', () => {
   test('a handler gets the reminders until their working day ends; then the FR, and the topic is told', () => {
     const { store, clock, fr, said } = setup();
     fr.setFirst(bob, 'Bob Jones');
-    store.putIncident(incident({ topic: 'web-01' }));
+    const inc = incident({ topic: 'web-01' });
+    store.putIncident(inc);
     const ref = { stream: 'SRE # Critical', topic: 'web-01' };
-    expect(fr.addressee(ref, clock.now())).toEqual({ mention: '@**Bob Jones|2**', role: 'first responder' });
+    expect(fr.addressee(inc, clock.now())).toEqual({ mention: '@**Bob Jones|2**', role: 'first responder' });
     const h = fr.startHandling(ref, ann);
     expect(h.until).toBe(Date.UTC(2026, 10, 23, 16));
-    expect(fr.addressee(ref, clock.now())).toEqual({ mention: '@**Ann Smith|1**', role: 'handling this' });
+    expect(fr.addressee(inc, clock.now())).toEqual({ mention: '@**Ann Smith|1**', role: 'handling this' });
     clock.set(Date.UTC(2026, 10, 23, 15, 59));
     expect(fr.expireHandlers(clock.now())).toBe(0);
     clock.set(Date.UTC(2026, 10, 23, 16, 0, 1));
     expect(fr.expireHandlers(clock.now())).toBe(1);
-    expect(said()).toEqual([{ stream: 'SRE # Critical', topic: 'web-01', content: "🕔 Ann Smith's working day has ended: reminders in this topic go to the first responder @_**Bob Jones|2** again." }]);
-    expect(fr.addressee(ref, clock.now())).toEqual({ mention: '@**Bob Jones|2**', role: 'first responder' });
+    // Issue 19: the FR is mentioned for real (it was `@_**Bob Jones|2**`, which never notified).
+    expect(said()).toEqual([{ stream: 'SRE # Critical', topic: 'web-01', content: "🕔 Ann Smith's working day has ended: reminders in this topic go to the first responder @**Bob Jones|2** again." }]);
+    expect(fr.addressee(inc, clock.now())).toEqual({ mention: '@**Bob Jones|2**', role: 'first responder' });
+  });
+
+  test('a handler who is the FR is not told about themselves: only that handling ended', () => {
+    const { store, clock, fr, said } = setup();
+    fr.setFirst(bob, 'Bob Jones');
+    store.putIncident(incident({ topic: 'web-01' }));
+    fr.startHandling({ stream: 'SRE # Critical', topic: 'web-01' }, bob);
+    clock.set(Date.UTC(2026, 10, 23, 16, 0, 1));
+    fr.expireHandlers(clock.now());
+    expect(said()).toEqual([{ stream: 'SRE # Critical', topic: 'web-01', content: "🕔 Bob Jones's working day has ended: their handling of this topic ended." }]);
   });
 
   test('history keeps every handover, newest first', async () => {
@@ -132,6 +169,9 @@ describe('ResponderService with an injected clock', () => {
     expect(fr.setFirst(ann, 'Ann Smith')).toBe(true);
     expect(fr.setFirst(bob, 'Bob Jones')).toBe(false);
     await fr.handover(bob, '@**Bob Jones**', false);
+    // Two-party (issue 19): Bob's request completes when Ann confirms.
+    expect(fr.history().map((h) => h.to.name)).toEqual(['Ann Smith']);
+    expect(await fr.confirm(ann, '')).toMatch(/^✅ Handover to @_\*\*Bob Jones\|2\*\* recorded/);
     expect(fr.history().map((h) => h.to.name)).toEqual(['Bob Jones', 'Ann Smith']);
   });
 });

@@ -41,15 +41,19 @@ describe('no firstResponder.group', () => {
     expect(announced()[0]!.content).toContain('⚠️ Forced: 1 incident(s) were still unacknowledged at handover.');
   });
 
-  test('without force, the acting and the upcoming FR may start the handover as before', async () => {
+  test('without force, the acting and the upcoming FR may start the handover as before; the other side confirms (issue 19)', async () => {
     await start();
     await bot.say('!handover @**Bob Jones**', { ...GENERAL, as: 'bob' });
     expect(answer()[0]).toMatch(/^⏸️ The handover to @_\*\*Bob Jones\|3\*\* waits/);
     await bot.say('!ack on it', { as: 'ann' });
     bot.replies();
     await bot.say('!handover @**Bob Jones**', { ...GENERAL, as: 'bob' });
+    expect(answer()[0]).toMatch(/^🤝 \*\*Handover requested\*\* \(request #1\) by Bob Jones/);
+    await bot.say('!handover confirm', { ...GENERAL, as: 'ann' });
     expect(answer()[0]).toMatch(/^✅ Handover to @_\*\*Bob Jones\|3\*\*/);
     await bot.say('!handover @**Ann Smith**', { ...GENERAL, as: 'bob' });
+    expect(answer()[0]).toMatch(/^🤝 \*\*Handover requested\*\* \(request #2\) by Bob Jones/);
+    await bot.say('!handover accept', { ...GENERAL, as: 'ann' });
     expect(answer()[0]).toMatch(/^✅ Handover to @_\*\*Ann Smith\|2\*\*/);
   });
 

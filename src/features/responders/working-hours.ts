@@ -41,19 +41,30 @@ export function parseClock(text: string): number | undefined {
   return m ? Number(m[1]) * 60 + Number(m[2]) : undefined;
 }
 
+/** Weekday names as configured (`firstResponder.workingDays`), Sunday first as Date#getUTCDay counts. */
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export const DEFAULT_WORKING_DAYS: readonly string[] = ['mon', 'tue', 'wed', 'thu', 'fri'];
+
 /**
- * Until when someone who starts handling an incident at `now` handles it: the end of their
- * working day; outside working hours, until the next working day starts (then the FR takes over).
+ * Until when someone who starts handling at `now` handles (the process: "… unless working day
+ * ends"): the end of the current working day. On a working day that is today's end of working
+ * hours, also when started before the day began; started after the day ended, or on a day that
+ * is no working day (a Friday evening, a Saturday), it is the end of the next working day — the
+ * evening's handler keeps the area through that day, then the first responder has it again.
  */
-export function handlingUntil(now: number, timeZone: string, start: string, end: string): number {
+export function handlingUntil(now: number, timeZone: string, _start: string, end: string, workingDays: readonly string[] = DEFAULT_WORKING_DAYS): number {
+  // The day's start (`_start`) does not bound handling: started before it, handling lasts until that day's end.
   const w = wallClock(now, timeZone);
   const minutes = w.hour * 60 + w.minute;
-  const s = parseClock(start) ?? 9 * 60;
   const e = parseClock(end) ?? 17 * 60;
+  const days = new Set(workingDays.map((d) => d.toLowerCase()));
+  const date = (dayOffset: number) => new Date(Date.UTC(w.year, w.month - 1, w.day + dayOffset));
+  const working = (dayOffset: number) => days.size === 0 || days.has(DAY_NAMES[date(dayOffset).getUTCDay()] as string);
   const at = (dayOffset: number, mins: number) => {
-    const d = new Date(Date.UTC(w.year, w.month - 1, w.day + dayOffset));
+    const d = date(dayOffset);
     return zonedInstant({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: Math.floor(mins / 60), minute: mins % 60 }, timeZone);
   };
-  if (minutes >= s && minutes < e) return at(0, e);
-  return minutes < s ? at(0, s) : at(1, s);
+  if (working(0) && minutes < e) return at(0, e);
+  for (let d = 1; d <= 7; d++) if (working(d)) return at(d, e);
+  return at(1, e);
 }

@@ -105,7 +105,7 @@ export class RunbookAdvisor {
       const withPrompt = prompt && store.markAdvicePosted(ref, ANY_TRIGGER, 'clients', now);
       const text = renderAdvice(withHints ? hints : [], withPrompt);
       if (!text) return;
-      speaker.say(ref.stream, ref.topic, text);
+      speaker.say(ref.stream, ref.topic, text, 'bulk');
       this.deps.log.info({ ...ref, triggerId, hints: withHints ? hints.map((h) => h.name) : [], clientPrompt: withPrompt }, 'runbook advice posted');
     });
   }
@@ -123,7 +123,7 @@ export class RunbookAdvisor {
     if (JSON.stringify(step.state) === JSON.stringify(this.storm) && !step.post) return;
     store.transaction(() => {
       store.setState(STORM_KEY, step.state ? JSON.stringify(step.state) : '');
-      if (step.post) speaker.say(config.streams.critical, cfg.topic, renderStorm(step.post, opens, cfg.within));
+      if (step.post) speaker.say(config.streams.critical, cfg.topic, renderStorm(step.post, opens, cfg.within), 'bulk');
     });
     if (step.post) this.deps.log.info({ kind: step.post.kind, hosts: step.post.hosts }, 'several hosts down: posted');
     else if (!step.state) this.deps.log.info('several hosts down: storm over');
