@@ -76,7 +76,7 @@ export type App = ReturnType<typeof createApp>;
 export function createApp({ config, api, store, me, log, clock, ticker, cron, zabbix, gitlab, metrics, modules: adjust }: AppDeps) {
   // Adapters' helpers: the outbox and its sender, stream names, the bot's position.
   const limiter = new RateLimiter(clock, config.rateLimit.perMinute);
-  const sender = new OutboxSender({ outbox: store, api, clock, limiter, log, selfEmail: me.email });
+  const sender = new OutboxSender({ outbox: store, api, clock, limiter, log, selfEmail: me.email, cards: store, editWindowMs: config.zulip.editWindow });
   const speaker = new OutboxSpeaker(store, clock, () => sender.kick());
   const directory = new StreamDirectory(api);
   const streamName = (id: number) => directory.name(id);

@@ -54,6 +54,12 @@ export const configSchema = z.strictObject({
       resolveTopics: z.boolean({ error: 'expected true or false' }).default(true),
       /** On the first start (an empty store), how far back the alert streams are read for open incidents. */
       importWindow: duration('14d'),
+      /**
+       * How long after posting the bot may edit its messages (status cards, storm summaries): the
+       * realm's "Time limit for editing messages" (message_content_edit_limit_seconds, Zulip's
+       * default 10 minutes). After it, a fresh message is posted and kept up to date instead.
+       */
+      editWindow: duration('10m'),
     })
     // site, email and apiKey may come from the environment or a zuliprc: src/config/load.ts checks them.
     .prefault({}),

@@ -5,7 +5,7 @@ import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, Topic
 import { hostTopic } from '../domain/topics';
 import { StoreCorruptError, StoreUnavailableError, translateSqliteError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
-import { LANE_PRIORITY, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store, type Lane } from './store';
+import { LANE_PRIORITY, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store, type Lane } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -170,6 +170,15 @@ const MIGRATIONS: readonly string[] = [
   // Priority lanes in the outbox: replies to people (0), reminders and warnings (1), bulk notices (2).
   `ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
    CREATE INDEX outbox_priority ON outbox(priority, id);`,
+  // Cards: messages the bot keeps up to date by editing them in place (status cards, storm summaries).
+  `CREATE TABLE cards (
+     key TEXT PRIMARY KEY,
+     message_id INTEGER NOT NULL,
+     stream TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     content TEXT NOT NULL,
+     posted_at INTEGER NOT NULL
+   );`,
 ];
 
 /** A host topic's identity across resolving and unresolving (the ✔ prefix). */
@@ -445,8 +454,11 @@ class SqliteStore implements Store {
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       reschedule: db.prepare('UPDATE outbox SET not_before = ?, attempts = ? WHERE id = ?'),
       size: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox'),
-      moveOutbox: db.prepare("UPDATE outbox SET item = json_set(item, '$.stream', ?, '$.topic', ?) WHERE json_extract(item, '$.kind') = 'message' AND json_extract(item, '$.stream') = ? AND json_extract(item, '$.topic') = ?"),
-      pendingTopics: db.prepare<[], { stream: string; topic: string }>("SELECT DISTINCT json_extract(item, '$.stream') AS stream, json_extract(item, '$.topic') AS topic FROM outbox WHERE json_extract(item, '$.kind') = 'message'"),
+      moveOutbox: db.prepare("UPDATE outbox SET item = json_set(item, '$.stream', ?, '$.topic', ?) WHERE json_extract(item, '$.kind') IN ('message', 'card') AND json_extract(item, '$.stream') = ? AND json_extract(item, '$.topic') = ?"),
+      pendingTopics: db.prepare<[], { stream: string; topic: string }>("SELECT DISTINCT json_extract(item, '$.stream') AS stream, json_extract(item, '$.topic') AS topic FROM outbox WHERE json_extract(item, '$.kind') IN ('message', 'card')"),
+      getCard: db.prepare<[string], { key: string; message_id: number; stream: string; topic: string; content: string; posted_at: number }>('SELECT * FROM cards WHERE key = ?'),
+      putCard: db.prepare('INSERT INTO cards (key, message_id, stream, topic, content, posted_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET message_id = excluded.message_id, stream = excluded.stream, topic = excluded.topic, content = excluded.content, posted_at = excluded.posted_at'),
+      dropQueuedCard: db.prepare("DELETE FROM outbox WHERE json_extract(item, '$.kind') = 'card' AND json_extract(item, '$.key') = ?"),
       pendingFor: db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE json_extract(item, '$.stream') = ? AND json_extract(item, '$.topic') = ?"),
       addJob: db.prepare('INSERT INTO jobs (kind, payload, run_at, created_at) VALUES (?, ?, ?, ?)'),
       dueJobs: db.prepare<[number, number], JobDbRow>('SELECT * FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?'),
@@ -625,6 +637,19 @@ class SqliteStore implements Store {
       this.stmts.moveOutbox.run(to.stream, to.topic, from.stream, from.topic);
       return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
     });
+  }
+
+  getCard(key: string): CardRecord | undefined {
+    const r = this.stmts.getCard.get(key);
+    return r ? { key: r.key, messageId: r.message_id, stream: r.stream, topic: r.topic, content: r.content, postedAt: r.posted_at } : undefined;
+  }
+
+  putCard(c: CardRecord): void {
+    this.stmts.putCard.run(c.key, c.messageId, c.stream, c.topic, c.content, c.postedAt);
+  }
+
+  dropQueuedCard(key: string): number {
+    return this.stmts.dropQueuedCard.run(key).changes;
   }
 
   pendingTopics(): TopicRef[] {

@@ -12,7 +12,28 @@ export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { reply: 0, notice:
 export type OutgoingItem =
   | { kind: 'message'; stream: string; topic: string; content: string }
   | { kind: 'reaction'; messageId: number; emojiName: string }
-  | { kind: 'direct'; to: string[]; content: string };
+  | { kind: 'direct'; to: string[]; content: string }
+  /** A message the bot keeps up to date (a status card, a storm summary): posted once, then edited in place. */
+  | { kind: 'card'; key: string; stream: string; topic: string; content: string };
+
+/** Where a card was posted and what it says now. */
+export interface CardRecord {
+  key: string;
+  /** 0 when its message could not be identified (the next update posts a fresh one). */
+  messageId: number;
+  stream: string;
+  topic: string;
+  content: string;
+  /** When its message was posted (Zulip limits how long a message may be edited). */
+  postedAt: number;
+}
+
+export interface CardStore {
+  getCard(key: string): CardRecord | undefined;
+  putCard(card: CardRecord): void;
+  /** Drops queued updates of the card (a newer one supersedes them); returns how many. */
+  dropQueuedCard(key: string): number;
+}
 
 export interface OutboxRow {
   id: number;
@@ -249,7 +270,7 @@ export interface GitlabStore {
   hurryJobs(prefix: string, now: number): number;
 }
 
-export interface Store extends IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, GitlabStore, StoreCondition, OwnershipStore {
+export interface Store extends CardStore, IncidentStore, TrackingStore, ResponderStore, StateStore, Outbox, AdviceStore, JobStore, GitlabStore, StoreCondition, OwnershipStore {
   /** Runs fn in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;

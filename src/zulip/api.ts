@@ -84,6 +84,8 @@ export interface ZulipApi {
    * message, invisible to readers, so that `sentKeys` can later tell whether Zulip has it.
    */
   sendStreamMessage(stream: string, topic: string, content: string, key?: string): Promise<number>;
+  /** Replaces the content of one of the bot's messages (Zulip limits how long after posting). */
+  editMessage(messageId: number, content: string): Promise<void>;
   /** Adds the bot's reaction; one it has already added counts as done. */
   addReaction(messageId: number, emojiName: string): Promise<void>;
   sendDirectMessage(toEmails: readonly string[], content: string, key?: string): Promise<number>;

@@ -24,7 +24,7 @@ import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import type { RateLimiter } from '../core/rate-limiter';
 import { splitMessage, ZULIP_MESSAGE_LIMIT } from '../core/text';
-import type { Outbox, OutboxRow, OutgoingItem } from '../store/store';
+import type { CardStore, Outbox, OutboxRow, OutgoingItem } from '../store/store';
 import type { ZulipApi } from './api';
 import { SEND_KEY_ROOM, ZulipError } from './api';
 
@@ -37,6 +37,10 @@ export interface OutboxSenderDeps {
   random?: () => number;
   /** Called after each item Zulip accepted. */
   onSent?: (row: OutboxRow) => void;
+  /** Where cards (messages kept up to date) are remembered; without it a card is posted each time. */
+  cards?: Pick<CardStore, 'getCard' | 'putCard'>;
+  /** How long after posting Zulip lets the bot edit a message (the realm's message_content_edit_limit_seconds). Default 10 min. */
+  editWindowMs?: number;
   /** The bot's own email: to find its messages again by their send keys (see `deliveredBefore`). */
   selfEmail?: string;
   /** Requests out at once, each for another topic or conversation. Default 4. */
@@ -62,7 +66,7 @@ class AttemptNotRecorded extends Error {}
 
 /** Items of one lane go out one after the other, in order; lanes go out side by side. */
 function laneOf(item: OutgoingItem): string {
-  if (item.kind === 'message') return `m\u0000${item.stream}\u0000${item.topic.toLowerCase()}`;
+  if (item.kind === 'message' || item.kind === 'card') return `m\u0000${item.stream}\u0000${item.topic.toLowerCase()}`;
   if (item.kind === 'direct') return `d\u0000${[...item.to].map((e) => e.toLowerCase()).sort().join(',')}`;
   return `r\u0000${item.messageId}`;
 }
@@ -91,6 +95,7 @@ export class OutboxSender {
   private readonly maxInFlight: number;
   private readonly lateWaitMs: number;
   private readonly inFlightGraceMs: number;
+  private readonly editWindowMs: number;
   sent = 0;
   failures = 0;
 
@@ -98,6 +103,8 @@ export class OutboxSender {
     this.maxInFlight = Math.max(1, deps.maxInFlight ?? 4);
     this.lateWaitMs = deps.lateWaitMs ?? 45_000;
     this.inFlightGraceMs = deps.inFlightGraceMs ?? 20_000;
+    // A little under the limit: an edit sent just in time may arrive late.
+    this.editWindowMs = Math.max(0, (deps.editWindowMs ?? 600_000) - 15_000);
   }
 
   start(): void {
@@ -114,16 +121,17 @@ export class OutboxSender {
    * what was on its way is looked for on the next start before it is sent again.
    */
   async stop(flushMs: number): Promise<void> {
-    const { clock, outbox } = this.deps;
-    const deadline = clock.now() + flushMs;
-    while (outbox.pending(1).length > 0 && clock.now() < deadline) {
+    const { outbox } = this.deps;
+    // Wall time, not the injected clock: a test's manual clock does not move while we wait.
+    const deadline = Date.now() + flushMs;
+    while (outbox.pending(1).length > 0 && Date.now() < deadline) {
       this.kick();
       await sleep(20);
     }
     this.stopping.abort();
     this.kick();
     await this.running;
-    const left = deadline - clock.now();
+    const left = deadline - Date.now();
     if (this.busy.size > 0 && left > 0) await Promise.race([Promise.allSettled([...this.busy.values()].map((b) => b.done)), sleep(left)]);
     this.closed = true;
   }
@@ -309,6 +317,31 @@ export class OutboxSender {
       await this.request(row, release, () => api.addReaction(item.messageId, item.emojiName));
       return 'delivered';
     }
+    if (item.kind === 'card') {
+      const card = this.deps.cards?.getCard(item.key);
+      if (card && card.content === item.content) return 'delivered';
+      const editable = card !== undefined && card.messageId > 0 && clock.now() - card.postedAt < this.editWindowMs;
+      if (editable) {
+        await token();
+        mark();
+        try {
+          await api.editMessage(card.messageId, item.content);
+          this.deps.cards?.putCard({ ...card, stream: item.stream, topic: item.topic, content: item.content });
+          return 'delivered';
+        } catch (err) {
+          // Too late to edit, or the message is gone: a fresh card below. Trouble reaching Zulip: retried.
+          if (!(err instanceof ZulipError) || err.retryable) throw err;
+          this.deps.log.info({ key: item.key, err: err.message }, 'a card can no longer be edited; posting a fresh one');
+          await this.token();
+        }
+      } else {
+        await token();
+      }
+      mark();
+      const sent = (await this.cardPost(row, release, item)) ?? 0;
+      this.deps.cards?.putCard({ key: item.key, messageId: sent, stream: item.stream, topic: item.topic, content: item.content, postedAt: clock.now() });
+      return 'delivered';
+    }
     const pieces = splitMessage(item.content, ZULIP_MESSAGE_LIMIT - SEND_KEY_ROOM);
     const keys = pieces.map((_, i) => sendKey(row, i));
     let there = new Set<string>();
@@ -338,12 +371,30 @@ export class OutboxSender {
     return 'delivered';
   }
 
+  /**
+   * Posts a card's first message (or a fresh one) and returns its id. A post whose fate is unclear
+   * is looked for by its send key first; found that way its id is unknown (0): the next update
+   * posts a fresh card rather than risk editing the wrong message.
+   */
+  private async cardPost(row: OutboxRow, release: () => void, item: Extract<OutgoingItem, { kind: 'card' }>): Promise<number | undefined> {
+    const key = sendKey(row, 0);
+    if (this.uncertain.has(row.id)) {
+      const there = await this.deliveredBefore(item);
+      if (there.has(key)) return 0;
+    }
+    let id: number | undefined;
+    await this.request(row, release, async () => {
+      id = await this.deps.api.sendStreamMessage(item.stream, item.topic, item.content, key);
+    });
+    return id;
+  }
+
   /** The send keys on the bot's newest messages where the item goes (none when it cannot look). */
   private async deliveredBefore(item: Exclude<OutgoingItem, { kind: 'reaction' }>): Promise<Set<string>> {
     const { api, selfEmail } = this.deps;
     if (!api.sentKeys || !selfEmail) return new Set();
     // The topic as queued now: the store moves queued items with their topic (as Zulip moves the messages).
-    const where = item.kind === 'message' ? { stream: item.stream, topic: item.topic } : { direct: item.to };
+    const where = item.kind === 'direct' ? { direct: item.to } : { stream: item.stream, topic: item.topic };
     return api.sentKeys(where, selfEmail, LOOKUP_LIMIT);
   }
 

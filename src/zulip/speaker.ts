@@ -1,7 +1,7 @@
 /** What the bot says goes through the durable outbox; this is the handlers' way to say it. */
 import type { Clock } from '../core/clock';
 import { splitMessage } from '../core/text';
-import type { Lane, Outbox } from '../store/store';
+import type { CardStore, Lane, Outbox } from '../store/store';
 
 export interface Speaker {
   /** Posts in a stream's topic (lane: `notice` unless said); long text is split into several messages. */
@@ -9,11 +9,17 @@ export interface Speaker {
   react(messageId: number, emojiName: string): void;
   /** A direct message to people (by email); long text is split. */
   tell(toEmails: readonly string[], content: string, lane?: Lane): void;
+  /**
+   * A message the bot keeps up to date under `key`: posted the first time, edited in place after
+   * (a fresh one is posted when Zulip no longer lets it be edited). Only the newest update of a
+   * key waits in the outbox. Content over Zulip's limit is cut.
+   */
+  card(key: string, stream: string, topic: string, content: string, lane?: Lane): void;
 }
 
 export class OutboxSpeaker implements Speaker {
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: Outbox & Pick<CardStore, 'dropQueuedCard'>,
     private readonly clock: Clock,
     /** Called after something was queued (wakes the sender). */
     private readonly onQueued: () => void = () => {},
@@ -26,6 +32,13 @@ export class OutboxSpeaker implements Speaker {
 
   tell(toEmails: readonly string[], content: string, lane: Lane = 'reply'): void {
     for (const part of splitMessage(content)) this.outbox.enqueue({ kind: 'direct', to: [...toEmails], content: part }, this.clock.now(), lane);
+    this.onQueued();
+  }
+
+  card(key: string, stream: string, topic: string, content: string, lane: Lane = 'notice'): void {
+    this.outbox.dropQueuedCard(key);
+    const [first] = splitMessage(content);
+    this.outbox.enqueue({ kind: 'card', key, stream, topic, content: first ?? '' }, this.clock.now(), lane);
     this.onQueued();
   }
 

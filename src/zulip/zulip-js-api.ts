@@ -371,6 +371,10 @@ class ZulipJsApi implements ZulipApi {
     return typeof body.id === 'number' ? body.id : 0;
   }
 
+  async editMessage(messageId: number, content: string): Promise<void> {
+    await this.call('PATCH /messages/{id} (content)', () => this.client.callEndpoint(`/messages/${messageId}`, 'PATCH', { content }));
+  }
+
   async addReaction(messageId: number, emojiName: string): Promise<void> {
     try {
       await this.call('POST /messages/{id}/reactions', () => this.client.reactions.add({ message_id: messageId, emoji_name: emojiName }));

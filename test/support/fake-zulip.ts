@@ -70,6 +70,11 @@ export interface FakeZulipOptions {
   longpollTimeoutSeconds?: number;
   rateLimitPerMinute?: number;
   queueIdleTimeoutMs?: number;
+  /**
+   * The realm's message_content_edit_limit_seconds (sent in /register's answer): content edits
+   * after it are refused as Zulip refuses them. Absent or 0: no limit.
+   */
+  editLimitSeconds?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,6 +371,7 @@ export class FakeZulip {
       longpollTimeoutSeconds: opts.longpollTimeoutSeconds ?? 90,
       rateLimitPerMinute: opts.rateLimitPerMinute ?? 200,
       queueIdleTimeoutMs: opts.queueIdleTimeoutMs ?? 600_000,
+      editLimitSeconds: opts.editLimitSeconds ?? 0,
     };
     this.routes = this.buildRoutes();
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -704,6 +710,10 @@ export class FakeZulip {
   private editContent(message: FakeMessage, content: string, editor: FakeUser): void {
     if (editor.id !== message.sender_id) {
       throw new ApiError(400, 'BAD_REQUEST', "You don't have permission to edit this message");
+    }
+    const limit = this.opts.editLimitSeconds ?? 0;
+    if (limit > 0 && Date.now() / 1000 - message.timestamp > limit) {
+      throw new ApiError(400, 'BAD_REQUEST', 'The time limit for editing this message has passed');
     }
     const orig = message.content;
     message.content = this.normalizeContent(content);

@@ -45,7 +45,9 @@ import { MemoryZulip } from './memory-zulip';
 export const HARNESS_START = '2026-11-23T09:00:00Z';
 
 /** What the bot queued: a stream message (stream, topic) or a direct message (to). */
-export type Reply = { stream: string; topic: string; content: string; to?: undefined } | { to: string[]; content: string; stream?: undefined; topic?: undefined };
+export type Reply =
+  | { stream: string; topic: string; content: string; to?: undefined; card?: string }
+  | { to: string[]; content: string; stream?: undefined; topic?: undefined; card?: undefined };
 
 /** What to do with the after-commit jobs after an event: run and wait (default), only start them, or leave them. */
 export type JobsMode = 'wait' | 'start' | 'none';
@@ -127,6 +129,8 @@ export interface InProcessBot {
   all(): Reply[];
   /** Reactions the bot queued so far. */
   reactions(): { messageId: number; emojiName: string }[];
+  /** Edits of cards (messages kept up to date) so far: the card's key and its new content. */
+  cardEdits(): { key: string; content: string }[];
   /** The id the harness gives a stream (the same as api.streams()); new names get new ids. */
   streamId(name: string): number;
   /** A new app over the same store, clock and Zulip (a restart of the process). */
@@ -213,6 +217,7 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
   const pending: Reply[] = [];
   const history: Reply[] = [];
   const reacted: { messageId: number; emojiName: string }[] = [];
+  const cardEdits: { key: string; content: string }[] = [];
   let closed = false;
 
   const person = (p: Person = 'ann'): Pick<ZulipUser, 'id' | 'email' | 'fullName'> => {
@@ -234,6 +239,16 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
         const r: Reply = { to: [...item.to], content: item.content };
         pending.push(r);
         history.push(r);
+      } else if (item.kind === 'card') {
+        // As the sender does: the first update posts the card, later ones edit it in place.
+        const known = store.getCard(item.key);
+        if (known) cardEdits.push({ key: item.key, content: item.content });
+        else {
+          const r: Reply = { stream: item.stream, topic: item.topic, content: item.content, card: item.key };
+          pending.push(r);
+          history.push(r);
+        }
+        store.putCard({ key: item.key, messageId: known?.messageId ?? 900_000 + history.length, stream: item.stream, topic: item.topic, content: item.content, postedAt: clock.now() });
       } else {
         reacted.push({ messageId: item.messageId, emojiName: item.emojiName });
       }
@@ -384,6 +399,11 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
     reactions() {
       drain();
       return [...reacted];
+    },
+
+    cardEdits() {
+      drain();
+      return [...cardEdits];
     },
 
     streamId,

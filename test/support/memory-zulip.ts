@@ -60,6 +60,10 @@ export class MemoryZulip implements ZulipApi {
   /** Messages the tests put in Zulip's history (for history reads: reconcile, import, postmortem). */
   history: StreamMessage[] = [];
   readonly renamed: { messageId: number; topic: string }[] = [];
+  readonly edited: { messageId: number; content: string }[] = [];
+  async editMessage(messageId: number, content: string): Promise<void> {
+    this.edited.push({ messageId, content });
+  }
   async getMessagesBefore(beforeId: number | undefined, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundOldest: boolean }> {
     const all = this.history.filter((m) => (beforeId === undefined || m.id < beforeId) && (narrow.stream === undefined || m.stream === narrow.stream) && (narrow.topic === undefined || m.topic === narrow.topic)).sort((a, b) => a.id - b.id);
     return { messages: all.slice(-limit), foundOldest: all.length <= limit };
