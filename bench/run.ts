@@ -5,9 +5,11 @@
  *
  *   npm run bench                  full run (about 4 minutes); exit code 1 when a floor is missed
  *   npm run bench -- --quick       smaller and shorter (CI): figures printed, never fails on a floor
- *   options: --seed N  --runs N  --only latency,storm,catchup,idle  --json FILE  --keep (temp dirs)
+ *   options: --seed N  --runs N  --only latency,storm,postgres,catchup,idle  --json FILE  --keep (temp dirs)
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { killAll } from './lib/bot-runner';
@@ -55,6 +57,8 @@ function sizes(o: Options) {
     minimal: { runs: runs(2), durationS: q ? 4 : 6, warmupS: 2, ratePerS: 20 },
     storm: { runs: runs(3), alerts: q ? 2_000 : 10_000, hosts: q ? 60 : 300, remindEverySeconds: q ? 4 : 12 },
     catchup: { runs: runs(3), messages: q ? 1_000 : 5_000, hosts: q ? 100 : 500, probes: q ? 2 : 3 },
+    /** The PostgreSQL store: the latency and storm scenarios again, on store.url. */
+    pg: { runs: runs(2) },
     idle: { runs: 1, incidents: 1_000, windowS: q ? 5 : 60, openedAgoS: 600 },
     /** Info: the same right after the problems opened, while the several-hosts watch runs. */
     idleAfterOpen: q ? undefined : { runs: 1, incidents: 1_000, windowS: 10, openedAgoS: 0 },
@@ -186,6 +190,37 @@ async function main(): Promise<number> {
     );
   }
 
+  // The PostgreSQL store (issue 22): reply latency and storm throughput beside SQLite's, on a
+  // PostgreSQL of TEST_DATABASE_URL or one started here (scripts/postgres-up.sh, as root).
+  if (want('postgres')) {
+    const pg = postgresForBench(progress('postgres'));
+    if ('why' in pg) {
+      rows.push({ id: 'pg.skipped', figure: '3. PostgreSQL store: not measured', value: pg.why, unit: '' });
+    } else {
+      try {
+        const lat: LatencyRun[] = [];
+        const storms: StormRun[] = [];
+        for (let r = 0; r < s.pg.runs; r++) {
+          lat.push(await botLatencyRun({ ...s.latency, seed: seedFor(r), keep: o.keep, storeUrl: pg.schema(`bench_lat_${r}`) }, progress(`postgres latency ${r + 1}/${s.pg.runs}`)));
+          storms.push(await stormRun({ ...s.storm, seed: seedFor(r), keep: o.keep, storeUrl: pg.schema(`bench_storm_${r}`) }, progress(`postgres storm ${r + 1}/${s.pg.runs}`)));
+        }
+        const p50 = (k: 'reaction' | 'ongoing') => median(lat.map((x) => quantile(x[k], 0.5)));
+        const p99 = (k: 'reaction' | 'ongoing') => quantile(lat.flatMap((x) => x[k]), 0.99);
+        const throughput = median(storms.map((x) => x.throughput));
+        figures.postgres = { runs: lat.length, reaction: { p50: round(p50('reaction'), 3), p99: round(p99('reaction'), 3) }, ongoing: { p50: round(p50('ongoing'), 3), p99: round(p99('ongoing'), 3) }, stormThroughput: round(throughput, 0), tracked: Math.min(...storms.map((x) => x.tracked)) };
+        rows.push(
+          { id: 'pg.latency.reaction', figure: `3. PostgreSQL: 🔁 reaction latency p50 / p99 (${lat.length} runs)`, value: `${fmt(p50('reaction'), 'ms')} / ${fmt(p99('reaction'), 'ms')}`, unit: '' },
+          { id: 'pg.latency.ongoing', figure: '3. PostgreSQL: !ongoing reply latency p50 / p99', value: `${fmt(p50('ongoing'), 'ms')} / ${fmt(p99('ongoing'), 'ms')}`, unit: '' },
+          { id: 'pg.latency.missing', figure: '3. PostgreSQL: measured replies that never came', value: lat.reduce((a, x) => a + x.missing, 0), unit: '', floor: '= 0', pass: lat.every((x) => x.missing === 0) },
+          { id: 'pg.storm.throughput', figure: `3. PostgreSQL: storm alerts processed per second (median of ${storms.length})`, value: throughput, unit: '/s' },
+          { id: 'pg.storm.tracked', figure: '3. PostgreSQL: storm alert posts tracked (min)', value: `${Math.min(...storms.map((x) => x.tracked))} / ${s.storm.alerts}`, unit: '', floor: 'all', pass: storms.every((x) => x.tracked === s.storm.alerts) },
+        );
+      } finally {
+        pg.stop();
+      }
+    }
+  }
+
   if (want('catchup')) {
     const runs: CatchupRun[] = [];
     for (let r = 0; r < s.catchup.runs; r++) {
@@ -268,3 +303,50 @@ main().then(
     process.exit(2);
   },
 );
+
+/**
+ * A PostgreSQL for the benchmark: TEST_DATABASE_URL's, or one started with scripts/postgres-up.sh
+ * (root, Debian's postgresql-15) and stopped at the end; `schema(name)` gives a URL on a new schema.
+ */
+function postgresForBench(progress: (s: string) => void): { why: string } | { schema: (name: string) => string; stop: () => void } {
+  let url = process.env.TEST_DATABASE_URL;
+  let dir: string | undefined;
+  let pgMod: typeof import('../src/store/postgres-store');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- pg-native only when measuring PostgreSQL
+    pgMod = require('../src/store/postgres-store') as typeof import('../src/store/postgres-store');
+  } catch (err) {
+    return { why: `pg-native cannot load (${(err as Error).message.split('\n')[0]})` };
+  }
+  if (!url) {
+    if (process.getuid?.() !== 0 || !existsSync('/usr/lib/postgresql/15/bin/initdb')) return { why: 'no TEST_DATABASE_URL, and no PostgreSQL 15 to start (scripts/postgres-up.sh needs root and postgresql-15)' };
+    const root = [join(__dirname, '..'), join(__dirname, '../..')].find((d) => existsSync(join(d, 'scripts/postgres-up.sh'))) as string;
+    const out = execFileSync('bash', [join(root, 'scripts/postgres-up.sh'), '--env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    dir = /PG_TEST_DIR=(\S+)/.exec(out)?.[1];
+    url = /TEST_DATABASE_URL=(\S+)/.exec(out)?.[1];
+    if (!url || !dir) return { why: `scripts/postgres-up.sh printed no URL: ${out.trim()}` };
+    progress(`started PostgreSQL: ${url}`);
+  }
+  const base = url;
+  const made: string[] = [];
+  return {
+    schema: (name: string) => {
+      const schema = `${name}_${Date.now().toString(36)}`;
+      const s = pgMod.openPgSession(base, 'bench');
+      s.query(`CREATE SCHEMA ${schema}`);
+      s.close();
+      made.push(schema);
+      return `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    },
+    stop: () => {
+      if (dir) {
+        const root = [join(__dirname, '..'), join(__dirname, '../..')].find((d) => existsSync(join(d, 'scripts/postgres-down.sh'))) as string;
+        execFileSync('bash', [join(root, 'scripts/postgres-down.sh'), dir], { stdio: 'inherit' });
+        return;
+      }
+      const s = pgMod.openPgSession(base, 'bench');
+      for (const schema of made) s.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      s.close();
+    },
+  };
+}

@@ -34,6 +34,7 @@ const LIBRARY_OWNERS = new Map<string, readonly string[]>([
   ['axios', ['zabbix/client.ts']],
   ['@gitbeaker/rest', ['gitlab/client.ts']],
   ['better-sqlite3', ['store/sqlite-store.ts']],
+  ['pg-native', ['store/postgres-store.ts']],
   ['node-cron', ['ops/cron.ts']],
   ['pino', ['core/log.ts']], ['pino-pretty', ['core/log.ts']],
   ['prom-client', ['ops/metrics.ts']],

@@ -30,6 +30,7 @@ import { cronTicker } from './ops/cron';
 import { StoreUnavailableError } from './store/errors';
 import { faultFromFile } from './store/fault';
 import { acquireStoreLock, StoreLockedError, type StoreLock } from './store/lock';
+import { HaController } from './app/ha';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 import type { ZulipApi } from './zulip/api';
@@ -49,6 +50,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
     process.stdout.write(`zulip-sre-bot ${packageVersion()}\n`);
     return 0;
   }
+  if (cli.action === 'migrate') return migrate(cli.from, cli.to);
   const loaded = loadConfig({
     argv: [],
     ...(cli.config !== undefined ? { path: cli.config } : {}),
@@ -96,10 +98,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   });
   process.on('uncaughtException', (err) => die(`unexpected error: ${err.message}`, { err }));
 
-  // One bot per store (src/store/lock.ts): a second one would answer everything twice.
+  // One bot per store (src/store/lock.ts): a second one would answer everything twice. On
+  // PostgreSQL (store.url) the lease does that instead: every instance runs, one leads (src/app/ha.ts).
   let lock: StoreLock;
   try {
-    lock = acquireStoreLock(config.store.path);
+    lock = config.store.url ? { lockPath: '', release: () => undefined } : acquireStoreLock(config.store.path);
   } catch (err) {
     if (err instanceof StoreLockedError) {
       process.stderr.write(`fatal: ${err.message}\n`);
@@ -112,13 +115,27 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   }
   process.once('exit', () => lock.release());
   let store: Store;
+  let ha: HaController | undefined;
   try {
     // SRE_BOT_TEST_STORE_FAULT_FILE: tests only (src/store/fault.ts) — the store fails while that file exists.
     const faultFile = env.SRE_BOT_TEST_STORE_FAULT_FILE;
-    store = openSqliteStore(config.store.path, {
-      onCorrupt: (err) => die(`the store at ${config.store.path} is corrupt: ${err.reason.replace(/^the database file is corrupt: /, '')}`, { reason: err.reason, code: err.code, path: config.store.path }),
-      ...(faultFile ? { fault: faultFromFile(faultFile) } : {}),
-    });
+    if (config.store.url) {
+      // PostgreSQL (issue 22): pg-native (libpq) is loaded only when configured.
+      const pg = loadPostgres();
+      const url = config.store.url;
+      const pgStore = pg.openPostgresStore(url, {
+        onCorrupt: (err) => die(`the store at ${pg.redactUrl(url)} is corrupt: ${err.reason}`, { reason: err.reason, code: err.code }),
+        onFenced: () => die('another instance took the lease over: this instance stops (it may no longer write)', { store: pg.redactUrl(url) }),
+        ...(faultFile ? { fault: faultFromFile(faultFile) } : {}),
+      });
+      store = pgStore;
+      ha = new HaController(pgStore, { failoverMs: config.ha.failover, log });
+    } else {
+      store = openSqliteStore(config.store.path, {
+        onCorrupt: (err) => die(`the store at ${config.store.path} is corrupt: ${err.reason.replace(/^the database file is corrupt: /, '')}`, { reason: err.reason, code: err.code, path: config.store.path }),
+        ...(faultFile ? { fault: faultFromFile(faultFile) } : {}),
+      });
+    }
   } catch (err) {
     process.stderr.write(`fatal: ${(err as Error).message}\n`);
     log.fatal({ err: (err as Error).message }, 'store unusable; refusing to run without memory');
@@ -127,7 +144,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
 
   let app: App | undefined;
   // What /healthz says until the app runs: starting (and what it waits for), or what stops it.
-  let startup: { status: 'starting' | 'failed'; reason: string } = { status: 'starting', reason: 'connecting to Zulip' };
+  let startup: { status: 'starting' | 'failed' | 'standby'; reason: string } = { status: 'starting', reason: 'connecting to Zulip' };
   // Metrics (prom-client) and the Zabbix client (axios) are loaded only when configured: each is
   // a fair share of the bot's memory.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (memory)
@@ -144,13 +161,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
           ? { zabbixSync: () => ({ up: app?.sync ? app.sync.lastError === undefined && !app.sync.failing : true, lastOkAt: app?.sync?.lastOkAt }) }
           : {}),
         build: { version: packageVersion(), node: process.version },
+        ...(ha ? { ha: () => ({ leader: ha?.leader ?? false, takeovers: ha?.takeovers ?? 0 }) } : {}),
       })
     : undefined;
   // /healthz and /metrics from the first moment: before Zulip is asked anything.
   const health = (): Health => {
-    if (!app) return { ok: false, status: startup.status, reason: startup.reason };
+    // A hot standby (store.url) is healthy: it waits for the lease, ready to take over.
+    if (!app && ha && startup.status === 'standby') return { ok: true, status: 'standby', ha: ha.status() };
+    if (!app) return { ok: false, status: startup.status, reason: startup.reason, ...(ha ? { ha: ha.status() } : {}) };
     const h = app.health();
-    return { ...h, status: h.ok ? 'live' : app.poller.status.lastPollAt === undefined ? 'starting' : 'unhealthy' };
+    return { ...h, status: h.ok ? 'live' : app.poller.status.lastPollAt === undefined ? 'starting' : 'unhealthy', ...(ha ? { ha: ha.status() } : {}) };
   };
   let http: { port: number; close: () => Promise<void> } | undefined;
   if (config.http.port !== undefined) {
@@ -183,6 +203,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   };
   const quit = async (): Promise<number> => {
     log.info({ signal: String(signal.reason ?? '') }, 'stopped during start-up');
+    ha?.release();
     await http?.close();
     store.close();
     lock.release();
@@ -202,6 +223,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   if ('refused' in listed) return refuse([listed.refused], { site, email });
   const missing = matchStreams(config, listed.value.map((s) => s.name), site).filter((s) => !s.ok);
   if (missing.length > 0) return refuse(missing.map((s) => `${s.key}: ${s.detail}`), { missing: missing.map((s) => s.name) });
+  if (ha) {
+    // A hot standby until this instance holds the lease; then the leader until it loses it (exit 1, restarted as a standby).
+    startup = { status: 'standby', reason: 'waiting for the lease' };
+    if (!(await ha.waitForLease(signal))) return quit();
+    ha.keep((reason) => die(`lost the lease: ${reason}; this instance stops (a supervisor restarts it as a standby)`, { reason }));
+  }
   startup = { status: 'starting', reason: 'catching up with Zulip' };
 
   const measured = <T extends object>(x: T, target: 'zulip' | 'zabbix'): T => (ops && metrics ? ops.instrument(x, target, metrics) : x);
@@ -241,10 +268,37 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   hardStop.unref();
   await running.stop();
   await http?.close();
+  ha?.release();
   store.close();
   lock.release();
   log.info('stopped');
   return 0;
+}
+
+/** `migrate --from sqlite:PATH --to postgres://…` (src/store/migrate.ts): one line per table copied; exit 0, or 1 with why. */
+function migrate(from: string, to: string): number {
+  try {
+    loadPostgres();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command (libpq)
+    const { migrateSqliteToPostgres } = require('./store/migrate') as typeof import('./store/migrate');
+    const counts = migrateSqliteToPostgres(from, to);
+    for (const [table, n] of counts) process.stdout.write(`${table}: ${n} rows\n`);
+    process.stdout.write(`migrated ${from} to ${to.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')}; start the bots with store.url (DATABASE_URL) set to it\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`fatal: migrate: ${((err as Error).message ?? String(err)).trim()}\n`);
+    return 1;
+  }
+}
+
+/** The PostgreSQL store's module (pg-native, an optional dependency): a clear error when it cannot load. */
+function loadPostgres(): typeof import('./store/postgres-store') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured (libpq)
+    return require('./store/postgres-store') as typeof import('./store/postgres-store');
+  } catch (err) {
+    throw new Error(`store.url needs pg-native, which did not load (${(err as Error).message.split('\n')[0]}): install libpq-dev (apt-get install libpq-dev) and run npm ci again`, { cause: err });
+  }
 }
 
 /**

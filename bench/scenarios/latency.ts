@@ -26,6 +26,8 @@ export interface LatencyParams {
   warmupS: number;
   ratePerS: number;
   keep?: boolean;
+  /** The PostgreSQL store (store.url) instead of SQLite (issue 22). */
+  storeUrl?: string;
 }
 
 export interface LatencyRun {
@@ -140,7 +142,7 @@ function sampleSpecs(): AlertSpec[] {
 }
 
 export async function botLatencyRun(p: LatencyParams, progress: (s: string) => void): Promise<LatencyRun> {
-  const w = await startWorld({ keep: p.keep });
+  const w = await startWorld({ keep: p.keep, ...(p.storeUrl ? { config: { store: { url: p.storeUrl } } } : {}) });
   const rec = new Recorder(w.fake, w.bot.email);
   const bot = BotRunner.startBot(w.configPath, w.logPath);
   try {

@@ -16,6 +16,8 @@ export interface StormParams {
   hosts: number;
   remindEverySeconds: number;
   keep?: boolean;
+  /** The PostgreSQL store (store.url) instead of SQLite (issue 22). */
+  storeUrl?: string;
 }
 
 export interface StormRun {
@@ -55,7 +57,7 @@ const REMINDER_MARK = '⏰ **Reminder**';
 export async function stormRun(p: StormParams, progress: (s: string) => void): Promise<StormRun> {
   const every = `${p.remindEverySeconds}s`;
   const w = await startWorld({
-    config: { sla: { critical: { remindEvery: every }, nonCritical: { remindEvery: every }, informational: { remindEvery: every } } },
+    config: { sla: { critical: { remindEvery: every }, nonCritical: { remindEvery: every }, informational: { remindEvery: every } }, ...(p.storeUrl ? { store: { url: p.storeUrl } } : {}) },
     keep: p.keep,
   });
   const rec = new Recorder(w.fake, w.bot.email);
@@ -97,16 +99,19 @@ export async function stormRun(p: StormParams, progress: (s: string) => void): P
     await bot.stop('SIGKILL');
 
     // What the bot said: what Zulip received plus what is still queued in its outbox.
-    const db = new Database(w.dbPath, { fileMustExist: true });
-    const outbox = db.prepare('SELECT item FROM outbox ORDER BY id').all() as { item: string }[];
-    const rounds = db
-      .prepare(
-        `SELECT l.at AS at, i.stream AS stream, i.topic AS topic, COUNT(*) AS n FROM incident_log l
+    // SQLite's file, or the PostgreSQL database (the same SQL but for the outbox's JSON column).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- pg-native only when measuring PostgreSQL
+    const db = p.storeUrl ? (require('../../src/store/postgres-store') as typeof import('../../src/store/postgres-store')).openPgSession(p.storeUrl, 'bench') : undefined;
+    const lite = db ? undefined : new Database(w.dbPath, { fileMustExist: true });
+    const all = (sql: string) => (db ? db.query(sql) : (lite as Database.Database).prepare(sql).all()) as Record<string, unknown>[];
+    const outbox = all(`SELECT ${db ? 'item::text AS item' : 'item'} FROM outbox ORDER BY id`) as { item: string }[];
+    const rounds = all(
+      `SELECT l.at AS at, i.stream AS stream, i.topic AS topic, COUNT(*) AS n FROM incident_log l
          JOIN incidents i ON i.event_id = l.event_id WHERE l.kind = 'reminder' GROUP BY l.at, i.stream, i.topic`,
-      )
-      .all() as { at: number; stream: string; topic: string; n: number }[];
-    const incidents = (db.prepare('SELECT COUNT(*) AS n FROM incidents').get() as { n: number }).n;
-    db.close();
+    ) as { at: number; stream: string; topic: string; n: number }[];
+    const incidents = Number((all('SELECT COUNT(*) AS n FROM incidents')[0] as { n: number }).n);
+    db?.close();
+    lite?.close();
     const said = new Set<string>();
     for (const r of rec.requests) if (r.method === 'POST' && r.path === '/api/v1/messages' && r.content?.includes(REMINDER_MARK)) said.add(`${r.to}\u0000${r.topic}\u0000${r.content}`);
     for (const row of outbox) {

@@ -28,6 +28,7 @@ import { RunbookAdvisor } from '../features/runbook/advisor';
 import { runbookModule } from '../features/runbook/module';
 import { RecheckService } from '../features/runbook/recheck';
 import { zabbixSyncModule } from '../features/zabbix-sync/module';
+import { StatusCards, statusCardModule } from '../features/status-card/module';
 import { ZabbixSync } from '../features/zabbix-sync/sync';
 import { gitlabModule } from '../features/gitlab/module';
 import { GitlabService } from '../features/gitlab/service';
@@ -42,6 +43,7 @@ import type { Store } from '../store/store';
 import { StoreWatch } from '../store/watch';
 import type { ZabbixApi } from '../zabbix/client';
 import { parseAlert } from '../zabbix/parse-alert';
+import type { IncidentChange } from '../domain/incident';
 import type { ZulipApi, ZulipUser } from '../zulip/api';
 import { EventPoller } from '../zulip/event-poller';
 import { OutboxSender } from '../zulip/outbox-sender';
@@ -100,8 +102,18 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   const zabbixOn = zabbix !== undefined && config.zabbix.url !== undefined;
 
   // The features' services.
-  const userNames = new Map<number, string>();
+  // Zulip users by id (names for the history, whether a reacting user is a bot), cached.
+  const usersById = new Map<number, ZulipUser>();
+  const userOf = async (id: number): Promise<ZulipUser> => {
+    let u = usersById.get(id);
+    if (!u) usersById.set(id, (u = await api.user(id)));
+    return u;
+  };
   let sync: ZabbixSync | undefined;
+  // Runbook advice and storms (issue 17): topics' first messages (advice, checklists, earlier-topic
+  // links) go through `firstMessage`, which folds a storm's into its one summary.
+  const advisor = new RunbookAdvisor({ store, speaker, config, clock, log, kick: () => sender.kick() });
+  const firstMessage = (m: Parameters<RunbookAdvisor['firstMessage']>[0]) => advisor.firstMessage(m);
   const lifecycle = new IncidentLifecycle({
     ...(zabbixOn ? { firing: (incidents) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
     store,
@@ -112,12 +124,12 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     jobs,
     ...(config.zulip.resolveTopics ? { renameTopic: (messageId: number, topic: string) => api.renameTopic(messageId, topic) } : {}),
     pendingFor: (stream, topic) => store.pendingFor(stream, topic),
-    userName: async (id) => {
-      if (!userNames.has(id)) userNames.set(id, (await api.user(id)).fullName);
-      return userNames.get(id);
-    },
+    userName: async (id) => (await userOf(id)).fullName,
+    firstMessage,
   });
-  if (zabbix && config.zabbix.url) sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url });
+  // What happens outside a command (a reaction's job, the Zabbix sync) is told to the modules through the pipeline, built below.
+  const publish = (change: IncidentChange) => pipeline.emit(change);
+  if (zabbix && config.zabbix.url) sync = new ZabbixSync({ zabbix, store, speaker, lifecycle, config, clock, log, zabbixUrl: config.zabbix.url, publish, cardShowsState: config.statusCard.enabled });
   // Ownership (issue 19): areas (host groups cached off the message path), the people mentions
   // need, who an incident's reminders go to, escalation, the Zabbix side of a handover.
   const hostGroups = zabbixOn && zabbix?.hostGroups && config.areas.some((a) => a.hostGroups.length > 0) ? new HostGroupCache({ zabbix, store, log, refreshEvery: Math.min(config.zabbix.syncEvery, 30_000) }) : undefined;
@@ -147,6 +159,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     timeZone: tz,
     addressee: (incident, now) => responders.addressee(incident, now),
     escalation: { stepsOf: (i) => escalationSteps(config.escalation, i.incidentClass), mentionOf: people.mentionOf },
+    holdTopic: (ref) => advisor.holding(ref),
   });
   const reportDeps = { store, speaker, api, config, selfEmail: me.email };
   // GitLab tracking (src/features/gitlab/): off unless configured.
@@ -186,14 +199,34 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     },
   };
 
+  // One status card per incident topic (src/features/status-card/): rendered on the tick.
+  const statusCards = config.statusCard.enabled
+    ? new StatusCards({
+        store,
+        speaker,
+        clock,
+        log,
+        sla: config.sla,
+        timeZone: tz,
+        zabbixConfigured: zabbixOn,
+        acknowledgeEmoji: config.reactions.acknowledge,
+        newTopicHold: (host) => advisor.newTopicHold(host),
+        handledBy: (i, now) => {
+          const h = responders.handlerOf(i, now);
+          return h ? { name: h.person.name, role: h.role } : undefined;
+        },
+        issueLine: (eventId) => gitlabService?.issueLine(eventId),
+      })
+    : undefined;
+
   // The modules, in the order their hooks run. On an alert: the non-critical 🔁/checklist, then
   // the runbook's hint and client prompt (the first things said in a new topic), then metrics,
   // then the link to the host's earlier topic. `help` lists every module's commands.
   const listed: BotModule[] = [
     helpModule(() => pipeline.registry),
-    nonCriticalModule(new NonCriticalWorkflow({ store, speaker, config, clock, log })),
+    nonCriticalModule(new NonCriticalWorkflow({ store, speaker, config, clock, log, firstMessage })),
     runbookModule(
-      new RunbookAdvisor({ store, speaker, config, clock, log }),
+      advisor,
       new RecheckService({ ...(zabbixOn && zabbix ? { zabbix } : {}), store, clock, log, waitMs: config.runbook.recheck.wait }),
     ),
     ...(metrics ? [metricsModule(metrics, () => clock.now())] : []),
@@ -207,11 +240,13 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       streamName,
       zabbixConfigured: zabbixOn,
       history,
+      reactions: { lifecycle, store, api, speaker, log, jobs, emoji: config.reactions.acknowledge, streams: sreStreams, alertSenders: config.alerts.senders, selfId: me.id, userName: async (id) => (await userOf(id)).fullName, publish },
     }),
+    ...(statusCards ? [statusCardModule(statusCards)] : []),
     respondersModule(responders, tz, {
       ...(hostGroups ? { hostGroups } : {}),
       ...(peopleNeeded ? { people } : {}),
-      ...(zabbixHandover && zabbix ? { zabbixJob: zabbixHandoverJob({ zabbix, api, speaker, store, config, log }) as JobHandler<never> } : {}),
+      ...(zabbixHandover && zabbix ? { zabbixJob: zabbixHandoverJob({ zabbix, api, speaker, store, config, log, currentFr: () => responders.current()?.to }) as JobHandler<never> } : {}),
     }),
     remindersModule(reminders, (round) => {
       metrics?.reminders.inc(round.reminders);
@@ -239,6 +274,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     streamName,
     learnStream: (id, name) => directory.learn(id, name),
     markHandled: (id) => cursor.set(id),
+    isBot: async (id) => (await userOf(id)).isBot,
     ...(metrics ? { onHookError: (module: string, hook: string) => metrics.hookErrors.inc({ module, hook }) } : {}),
   });
   // The store's health (src/store/watch.ts): an outage stops intake (the poller retries the
@@ -260,6 +296,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     onMessage: (m: Parameters<Pipeline['onMessage']>[0]) => storeWatch.intake(() => pipeline.onMessage(m)),
     onTopicMove: (m: Parameters<Pipeline['onTopicMove']>[0]) => storeWatch.intake(() => pipeline.onTopicMove(m)),
     onDirectMessage: (m: Parameters<Pipeline['onDirectMessage']>[0]) => storeWatch.intake(() => pipeline.onDirectMessage(m)),
+    onReaction: (r: Parameters<Pipeline['onReaction']>[0]) => storeWatch.intake(() => pipeline.onReaction(r)),
   };
   const poller = new EventPoller({
     api,

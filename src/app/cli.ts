@@ -8,6 +8,8 @@ export type Cli =
   | { action: 'check-config'; config?: string; online: boolean }
   | { action: 'help' }
   | { action: 'version' }
+  /** `migrate --from sqlite:PATH --to postgres://…` (issue 22): copies the SQLite store into PostgreSQL. */
+  | { action: 'migrate'; from: string; to: string }
   | { action: 'error'; message: string };
 
 const OPTIONS = {
@@ -25,11 +27,14 @@ export const USAGE = `Usage: zulip-sre-bot --config FILE [--check-config [--onli
       --check-config  validate every value of the config and exit (0: valid, 2: not)
       --online        with --check-config: also log in to Zulip (and Zabbix and GitLab when
                       configured) and check the streams exist and the bot can read them
+      zulip-sre-bot migrate --from sqlite:PATH --to postgres://USER@HOST/DB
+                      copy a SQLite store's state into an empty PostgreSQL database (store.url)
   -h, --help          this text
   -v, --version       the bot's version
 
 Environment: ZULIP_EMAIL, ZULIP_API_KEY, ZULIP_SITE, ZULIP_CONFIG (a zuliprc), ZULIP_CERT_BUNDLE,
-ZULIP_ALLOW_INSECURE, ZABBIX_TOKEN, GITLAB_TOKEN, LOG_LEVEL, LOG_FORMAT=json, SRE_BOT_DATA_DIR.
+ZULIP_ALLOW_INSECURE, ZABBIX_TOKEN, GITLAB_TOKEN, LOG_LEVEL, LOG_FORMAT=json, SRE_BOT_DATA_DIR,
+DATABASE_URL (store.url).
 Exit codes: 0 stopped by SIGTERM/SIGINT (or --help, --version, a valid --check-config);
 1 a fault at run time (the store unusable, an unexpected error); 2 something to fix before it
 can run (the config, the credentials, a missing stream, the store in use by another bot).
@@ -60,6 +65,7 @@ function suggestion(flag: string): string {
 
 /** Parses the arguments after the script name; an error is one line (exit 2). */
 export function parseCli(argv: readonly string[]): Cli {
+  if (argv[0] === 'migrate') return parseMigrate(argv.slice(1));
   let values: { config?: string; 'check-config'?: boolean; online?: boolean; help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -96,4 +102,18 @@ export function packageVersion(from = __dirname): string {
     }
   }
   return 'unknown';
+}
+
+function parseMigrate(argv: readonly string[]): Cli {
+  let values: { from?: string; to?: string };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { from: { type: 'string' }, to: { type: 'string' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return { action: 'error', message: `migrate: ${(err as Error).message.split('\n')[0]}; usage: migrate --from sqlite:PATH --to postgres://…` };
+  }
+  const from = /^sqlite:(.+)$/.exec(values.from ?? '')?.[1];
+  if (!from) return { action: 'error', message: 'migrate: --from sqlite:PATH (the SQLite store, e.g. sqlite:/data/zulip-sre-bot.db) is required' };
+  const to = values.to ?? '';
+  if (!/^postgres(ql)?:\/\/\S+$/.test(to)) return { action: 'error', message: 'migrate: --to postgres://USER@HOST/DB (the PostgreSQL database) is required' };
+  return { action: 'migrate', from, to };
 }

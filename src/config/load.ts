@@ -182,5 +182,6 @@ function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, str
   if (env.ZABBIX_TOKEN) out.zabbix = { ...section('zabbix'), token: env.ZABBIX_TOKEN };
   if (env.GITLAB_TOKEN) out.gitlab = { ...section('gitlab'), token: env.GITLAB_TOKEN };
   if (env.LOG_LEVEL) out.log = { ...section('log'), level: env.LOG_LEVEL };
+  if (env.DATABASE_URL) out.store = { ...section('store'), url: env.DATABASE_URL };
   return out;
 }

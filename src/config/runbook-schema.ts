@@ -122,8 +122,10 @@ export const runbookSchema = z
         hosts: z.number({ error: 'expected a number of hosts' }).int().min(1).max(1000).default(3),
         within: duration('5m'),
         topic: text('a topic name', 60).default('Several hosts down'),
-        /** Hosts joining a running storm are appended at most this often. */
-        followUpEvery: duration('1m'),
+        /** The storm summary (one message edited in place) is brought up to date at most this often. */
+        followUpEvery: duration('15s'),
+        /** A storm ends after this long without a new critical problem; the next one starts a new summary. */
+        quiet: duration('10m'),
       })
       .prefault({}),
   })

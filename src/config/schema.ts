@@ -92,7 +92,18 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  store: z.strictObject({ path: nonEmpty('a file path').default('zulip-sre-bot.db') }).prefault({}),
+  store: z
+    .strictObject({
+      path: nonEmpty('a file path').default('zulip-sre-bot.db'),
+      // PostgreSQL instead of the SQLite file (issue 22; DATABASE_URL overrides): several instances, one active.
+      url: z
+        .string({ error: 'expected a PostgreSQL URL like "postgres://bot@db.example.org/sre_bot"' })
+        .refine((s) => /^postgres(ql)?:\/\/\S*$/.test(s), { error: 'expected a PostgreSQL URL like "postgres://bot@db.example.org/sre_bot"' })
+        .optional(),
+    })
+    .prefault({}),
+  // High availability with store.url (issue 22): how soon a standby takes over from a leader gone or cut off.
+  ha: z.strictObject({ failover: duration('30s') }).prefault({}),
   zabbix: z
     .strictObject({
       url: httpUrl.optional(),
@@ -214,6 +225,16 @@ export const configSchema = z.strictObject({
   areas: areasSchema,
   /** Who is mentioned when an incident stays unacknowledged after reminders (src/config/ownership-schema.ts). */
   escalation: escalationSchema,
+  /** Reactions as actions (issue 18): these emoji (Zulip's names) on an alert post or the bot's message in an incident topic acknowledge. */
+  reactions: z
+    .strictObject({
+      acknowledge: z
+        .array(z.string().regex(/^[a-z0-9_+-]{1,60}$/, { error: 'expected a Zulip emoji name like "working_on_it"' }), { error: 'expected a list of Zulip emoji names' })
+        .default(['working_on_it', 'eyes']),
+    })
+    .prefault({}),
+  /** One status card per incident topic, edited in place as the state changes (src/features/status-card/). */
+  statusCard: z.strictObject({ enabled: z.boolean({ error: 'expected true or false' }).default(true) }).prefault({}),
 });
 
 export type BotConfig = z.output<typeof configSchema>;

@@ -77,7 +77,16 @@ export type IncidentChange =
   | { kind: 'acknowledged'; incidents: readonly Incident[]; by: string; note?: string; where: TopicRef; messageId?: number }
   | { kind: 'resolved'; incidents: readonly Incident[]; by: string; where: TopicRef }
   /** Reported by hand (`!incident`, `!track`): tracked from now in `where`; `messageId` is the command. */
-  | { kind: 'opened'; incidents: readonly Incident[]; by: string; where: TopicRef; messageId?: number };
+  | { kind: 'opened'; incidents: readonly Incident[]; by: string; where: TopicRef; messageId?: number }
+  /** Reminders paused (`!snooze`) until `until`. */
+  | { kind: 'snoozed'; incidents: readonly Incident[]; by: string; where: TopicRef; until: number }
+  /**
+   * Zabbix's side changed (src/features/zabbix-sync/): acknowledged or resolved in Zabbix (the sync
+   * applied it already), a problem whose alert post never came now tracked (`adopted`), or a chat
+   * acknowledgement Zabbix took (`ack-confirmed`) or refused so far (`ack-failing`, retried).
+   * Told to the modules; with the status card on, the state-only ones are not said as messages.
+   */
+  | { kind: 'zabbix'; incidents: readonly Incident[]; state: 'acknowledged' | 'resolved' | 'adopted' | 'ack-confirmed' | 'ack-failing'; by?: string; note?: string; where: TopicRef };
 
 /** The Zulip post an alert arrived in. */
 export interface AlertPost {

@@ -91,7 +91,24 @@ export function topicHold(i: Incident, sla: SlaConfig, now: number, lastAt: numb
   return next > now ? next : undefined;
 }
 
+/** What falls due within this long of a topic's first due item goes out with it (at most; see coalesceWindow). */
+export const COALESCE_MAX_MS = 60_000;
+
+/**
+ * How far ahead a topic's round looks: what falls due within `min(60 s, remindEvery / 4)` after
+ * the first due item fires with it, so that reminders, 75 % warnings and breaches of incidents
+ * opened close together make one message (one ping), not one each.
+ */
+export function coalesceWindow(i: Pick<Incident, 'incidentClass'>, sla: SlaConfig): number {
+  return Math.min(COALESCE_MAX_MS, Math.floor(slaFor(sla, i.incidentClass).remindEvery / 4));
+}
+
 export interface FireOptions {
+  /**
+   * Fire what falls due up to this time too (a round coalescing a topic: see coalesceWindow).
+   * A snoozed reminder is never pulled forward.
+   */
+  until?: number;
   /**
    * The topic got a reminder less than an interval ago: a reminder owed now waits until then,
    * when it goes out with the topic's next one (an incident read back after downtime, a moved one).
@@ -111,7 +128,9 @@ export function fireDue(i: Incident, sla: SlaConfig, now: number, opts: FireOpti
   let t = { ...timersOf(i) };
   let reminder: FiredReminder | undefined;
   const due = reminderDueAt(i, sla);
-  const owed = due !== undefined && due <= now;
+  const until = Math.max(now, opts.until ?? now);
+  const snoozed = t.snoozedUntil !== undefined && t.snoozedUntil > now;
+  const owed = due !== undefined && (due <= now || (due <= until && !snoozed));
   if (owed && !opts.remindNow && opts.holdReminderUntil !== undefined && opts.holdReminderUntil > now) {
     t = { ...t, nextReminderAt: opts.holdReminderUntil };
   } else if (owed || (opts.remindNow && remindable(i, sla, now))) {
@@ -124,7 +143,7 @@ export function fireDue(i: Incident, sla: SlaConfig, now: number, opts: FireOpti
   }
   const warnings: WarningDue[] = [];
   const sentNow = new Set<WarningId>();
-  const pending = pendingWarnings(i, sla).filter((w) => w.at <= now);
+  const pending = pendingWarnings(i, sla).filter((w) => w.at <= until);
   for (const kind of ['acknowledge', 'resolve'] as const) {
     const ofKind = pending.filter((w) => w.deadline === kind);
     if (ofKind.length === 0) continue;

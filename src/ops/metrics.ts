@@ -17,6 +17,8 @@ export interface MetricSources {
   lastPollAt?: () => number | undefined;
   /** With Zabbix configured: whether its sync works (src/features/zabbix-sync/sync.ts), and when it last did (ms). */
   zabbixSync?: () => { up: boolean; lastOkAt: number | undefined };
+  /** With store.url (issue 22): this instance's role, and how many times it took the lease over. */
+  ha?: () => { leader: boolean; takeovers: number };
   /** `sre_bot_build_info` labels. */
   build?: { version: string; node: string };
 }
@@ -152,6 +154,26 @@ export class Metrics {
         collect() {
           const at = sync().lastOkAt;
           this.set(at === undefined ? 0 : at / 1000);
+        },
+      });
+    }
+    if (sources.ha) {
+      const ha = sources.ha;
+      new client.Gauge({
+        name: 'sre_bot_ha_leader',
+        help: '1 while this instance holds the lease (polls, sends, ticks), 0 while it waits as a hot standby (only with store.url)',
+        registers: [registry],
+        collect() {
+          this.set(ha().leader ? 1 : 0);
+        },
+      });
+      new client.Counter({
+        name: 'sre_bot_ha_takeovers_total',
+        help: 'Times this instance took the lease over (only with store.url)',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(ha().takeovers);
         },
       });
     }

@@ -25,12 +25,22 @@ export interface TopicMoveEvent {
   byUserId: number | undefined;
 }
 
-/** An emoji reaction added or removed on a message (the contract's hook; Zulip events to come). */
+/**
+ * An emoji reaction added or removed on a message, by a person (the bot's own and other bots'
+ * are dropped by the pipeline). The event carries no stream or topic: a module that needs them
+ * reads the message off the message path (a job: `api.getMessage`).
+ */
 export interface ReactionEvent {
   op: 'add' | 'remove';
   messageId: number;
   emojiName: string;
   userId: number;
+  /**
+   * Tells every module what the hook changed (as a command's `ctx.emit`); call it inside the
+   * change's transaction. Jobs get the same through the app (`pipeline.emit`). Absent in tests
+   * that call the hook directly.
+   */
+  emit?: (change: IncidentChange) => void;
 }
 
 /** A schedule of the module's own, in the team's time zone. */

@@ -17,7 +17,7 @@ import type { ZabbixAlert } from '../domain/alert';
 import { isStoreError } from '../store/errors';
 import type { AlertOutcome, Incident, IncidentChange, TopicRef } from '../domain/incident';
 import { parseAlert } from '../zabbix/parse-alert';
-import type { DirectMessage, StreamMessage, TopicMove } from '../zulip/api';
+import type { DirectMessage, Reaction, StreamMessage, TopicMove } from '../zulip/api';
 import type { EventSink } from '../zulip/event-poller';
 import type { Speaker } from '../zulip/speaker';
 import { addressedCommand, CommandRegistry, type Precondition } from './commands';
@@ -57,6 +57,11 @@ export interface PipelineDeps {
   markHandled?: (messageId: number) => void;
   /** A hook failed (metrics). */
   onHookError?: (module: string, hook: HookName) => void;
+  /**
+   * Whether a Zulip user is a bot (cached by the caller): reactions by bots are not handed to the
+   * modules. Absent: only the bot's own reactions are dropped.
+   */
+  isBot?: (userId: number) => Promise<boolean>;
 }
 
 export class Pipeline implements EventSink {
@@ -153,6 +158,35 @@ export class Pipeline implements EventSink {
     if (incidents.length === 0) return;
     this.deps.log.info({ from, to, incidents: incidents.length }, 'followed a topic rename');
     await this.each('onTopicMove', (mod) => mod.onTopicMove?.({ from, to, incidents, byUserId }));
+  }
+
+  /**
+   * An emoji reaction: every module's `onReaction`, each in its own boundary. The bot's own
+   * reactions (its ✅ confirmations) and reactions by other bots are dropped here. Which message
+   * it is on (an alert post, one of the bot's) the modules find out, off the message path.
+   */
+  async onReaction(r: Reaction): Promise<void> {
+    if (r.userId === this.deps.selfId) return;
+    if (this.deps.isBot) {
+      let bot = false;
+      try {
+        bot = await this.deps.isBot(r.userId);
+      } catch (err) {
+        // Zulip could not say: treated as a person's (a bot's reaction acting is the lesser harm than a person's lost).
+        this.deps.log.warn({ err: (err as Error).message, userId: r.userId }, 'cannot tell whether a reacting user is a bot; taken as a person');
+      }
+      if (bot) return;
+    }
+    await this.each('onReaction', (mod) => mod.onReaction?.({ ...r, emit: (change) => this.emit(change) }));
+  }
+
+  /**
+   * Tells every module what changed outside a command (a hook, a job, the Zabbix sync), as a
+   * command's `ctx.emit` does: call it inside the transaction of the change, so the jobs the
+   * modules queue for it (the Zabbix acknowledgement) commit with it.
+   */
+  emit(change: IncidentChange): void {
+    this.publish(change, this.deps.jobs);
   }
 
   /** The scheduler's round: each module's tick in its own boundary. */

@@ -1040,3 +1040,21 @@ interface JobDbRow {
   reported: number;
   created_at: number;
 }
+
+/**
+ * Every row of the store's tables, read in one read transaction (a consistent copy while a bot
+ * runs on the file): for `zulip-sre-bot migrate` (src/store/migrate.ts). Migrates the file first.
+ */
+export function readSqliteTables(path: string, tables: readonly string[]): Map<string, Record<string, unknown>[]> {
+  openSqliteStore(path).close(); // the schema up to date (a no-op when a bot of this version runs on it)
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.transaction(() => {
+      const out = new Map<string, Record<string, unknown>[]>();
+      for (const t of tables) out.set(t, db.prepare(`SELECT * FROM ${t}`).all() as Record<string, unknown>[]);
+      return out;
+    })();
+  } finally {
+    db.close();
+  }
+}

@@ -33,10 +33,20 @@ export interface TopicMove {
   byUserId?: number;
 }
 
+/** An emoji reaction someone added to (or removed from) a message. */
+export interface Reaction {
+  op: 'add' | 'remove';
+  messageId: number;
+  /** Zulip's name of the emoji (`working_on_it`, `eyes`, `check`). */
+  emojiName: string;
+  userId: number;
+}
+
 export type ZulipEvent =
   | { id: number; kind: 'message'; message: StreamMessage }
   | { id: number; kind: 'direct'; message: DirectMessage }
   | { id: number; kind: 'topic-move'; move: TopicMove }
+  | { id: number; kind: 'reaction'; reaction: Reaction }
   | { id: number; kind: 'heartbeat' }
   | { id: number; kind: 'other'; type: string };
 

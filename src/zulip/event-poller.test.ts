@@ -29,6 +29,7 @@ function run(script: Script, cursor = 10) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('debug', new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), cb()) }));
   const handled: number[] = [];
+  const reactions: string[] = [];
   const registrations: number[] = [];
   const polls: { queue: number; last: number }[] = [];
   let stored: number | undefined = cursor;
@@ -51,7 +52,15 @@ function run(script: Script, cursor = 10) {
   } as unknown as ZulipApi;
   const poller = new EventPoller({
     api,
-    sink: { onMessage: (m) => void handled.push(m.id), onTopicMove: () => {}, onDirectMessage: () => {} },
+    sink: {
+      onMessage: (m) => void handled.push(m.id),
+      onTopicMove: () => {},
+      onDirectMessage: () => {},
+      onReaction: (r) => {
+        if (r.emojiName === 'bomb') throw new Error('a module bug');
+        reactions.push(`${r.op} ${r.emojiName} on ${r.messageId} by ${r.userId}`);
+      },
+    },
     cursor: { get: () => stored, set: (id) => void (stored = Math.max(stored ?? 0, id)) },
     streams: [STREAM],
     log,
@@ -63,6 +72,7 @@ function run(script: Script, cursor = 10) {
   return {
     lines,
     handled,
+    reactions,
     registrations,
     polls,
     stored: () => stored,
@@ -86,6 +96,20 @@ test('one batch with message ids out of order: every message is handled, lowest 
   await w.until('stored', () => w.stored() === 14);
   await w.stop();
   expect(w.handled).toEqual([12, 13, 14]);
+});
+
+test('reactions go to the sink in their place among the messages; they move no position; a failing one is logged and skipped', async () => {
+  const react = (id: number, messageId: number, emojiName: string, op: 'add' | 'remove' = 'add'): ZulipEvent => ({ id, kind: 'reaction', reaction: { op, messageId, emojiName, userId: 5 } });
+  const w = run({ batches: [[ev(1, 12), react(2, 12, 'working_on_it'), react(3, 12, 'bomb'), react(4, 12, 'working_on_it', 'remove'), ev(5, 13)]] });
+  await w.until('handled', () => w.handled.length === 2 && w.reactions.length === 2);
+  await w.until('stored', () => w.stored() === 13);
+  await new Promise((r) => setTimeout(r, 50));
+  await w.stop();
+  expect(w.handled).toEqual([12, 13]);
+  expect(w.reactions).toEqual(['add working_on_it on 12 by 5', 'remove working_on_it on 12 by 5']);
+  expect(w.lines.filter((l) => l.msg === 'reaction handling failed; skipped').map((l) => l.messageId)).toEqual([12]);
+  // The batch was acknowledged past every event in it: the next poll asks after the last one.
+  expect(w.polls.at(-1)?.last).toBe(5);
 });
 
 test('a lower message id in a later batch is handled late; history fills what else came late; nothing twice', async () => {

@@ -6,13 +6,15 @@
 import { backoffDelay, sleep, untilAborted } from '../core/async';
 import type { Logger } from '../core/log';
 import { isStoreError } from '../store/errors';
-import type { DirectMessage, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
+import type { DirectMessage, Reaction, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
 import { ZulipError } from './api';
 
 export interface EventSink {
   onMessage(message: StreamMessage): Promise<void> | void;
   onTopicMove(move: TopicMove): Promise<void> | void;
   onDirectMessage(message: DirectMessage): Promise<void> | void;
+  /** An emoji reaction added or removed (no message of its own: the position does not move). */
+  onReaction?(reaction: Reaction): Promise<void> | void;
 }
 
 /** Where the last processed message id is kept. */
@@ -256,6 +258,16 @@ export class EventPoller {
       } catch (err) {
         if (isStoreError(err)) throw err; // not skipped: the poll loop waits and tries it again
         this.deps.log.error({ err, eventId: event.id }, 'topic move handling failed; skipped');
+      }
+    }
+    // Like a topic move: no message id of its own, so it is acknowledged with the batch (the
+    // event id), not the position; reactions made while the bot was away are not read back.
+    if (event.kind === 'reaction' && this.deps.sink.onReaction) {
+      try {
+        await this.deps.sink.onReaction(event.reaction);
+      } catch (err) {
+        if (isStoreError(err)) throw err;
+        this.deps.log.error({ err, eventId: event.id, messageId: event.reaction.messageId }, 'reaction handling failed; skipped');
       }
     }
   }

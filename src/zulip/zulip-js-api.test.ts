@@ -1,11 +1,12 @@
 /**
  * The adapter through the real zulip-js against the fake Zulip: HTTP statuses reach ZulipError
- * (zulip-js hides them), a timed-out request's late answer, send keys, reactions.
+ * (zulip-js hides them), a timed-out request's late answer, send keys, reactions (the bot's, and
+ * people's as events).
  */
 import { FakeZulip, type FakeUser } from '../../test/support/fake-zulip';
-import type { ZulipApi } from './api';
+import type { ZulipApi, ZulipEvent } from './api';
 import { SEND_KEY_ROOM, ZulipError } from './api';
-import { createZulipJsApi, splitSendKey, withSendKey } from './zulip-js-api';
+import { createZulipJsApi, splitSendKey, toEvent, withSendKey } from './zulip-js-api';
 
 let fake: FakeZulip;
 let bot: FakeUser;
@@ -101,4 +102,27 @@ test('a reaction that exists already counts as done', async () => {
   await api.addReaction(m.id, 'repeat');
   await api.addReaction(m.id, 'repeat');
   expect(fake.messagesIn('S', 't')[0]?.reactions).toHaveLength(1);
+});
+
+test('the queue carries people\'s reactions: register asks for `reaction` events, toEvent reads them (op, message, emoji, user)', async () => {
+  fake.subscribe(bot.email, 'S');
+  const queue = await api.register();
+  const m = fake.post(ann.email, 'S', 't', 'PROBLEM');
+  fake.react(ann.email, m.id, 'working_on_it');
+  fake.unreact(ann.email, m.id, 'working_on_it');
+  const got: ZulipEvent[] = [];
+  for (let last = queue.lastEventId; got.filter((e) => e.kind === 'reaction').length < 2; ) {
+    const batch = await api.getEvents(queue.queueId, last);
+    got.push(...batch);
+    last = Math.max(last, ...batch.map((e) => e.id));
+  }
+  expect(got.filter((e) => e.kind === 'reaction').map((e) => e.kind === 'reaction' && e.reaction)).toEqual([
+    { op: 'add', messageId: m.id, emojiName: 'working_on_it', userId: ann.id },
+    { op: 'remove', messageId: m.id, emojiName: 'working_on_it', userId: ann.id },
+  ]);
+  // Zulip before 3.0 sent only the `user` object; a reaction without any user is not one.
+  expect(toEvent({ id: 7, type: 'reaction', op: 'add', message_id: 5, emoji_name: 'eyes', user: { user_id: 9, email: 'x@y' } })).toEqual({ id: 7, kind: 'reaction', reaction: { op: 'add', messageId: 5, emojiName: 'eyes', userId: 9 } });
+  expect(toEvent({ id: 8, type: 'reaction', op: 'add', message_id: 5, emoji_name: 'eyes' })).toEqual({ id: 8, kind: 'other', type: 'reaction' });
+  // The bot's own content edits come back as update_message events without a topic change: not a move.
+  expect(toEvent({ id: 9, type: 'update_message', message_id: 5, message_ids: [5], stream_id: 1, orig_content: 'a', content: 'b' })).toEqual({ id: 9, kind: 'other', type: 'update_message' });
 });

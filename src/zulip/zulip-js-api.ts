@@ -117,6 +117,13 @@ const updateMessageWire = z.looseObject({
   new_stream_id: z.number().optional(),
   user_id: z.number().nullable().optional(),
 });
+const reactionWire = z.looseObject({
+  op: z.enum(['add', 'remove']),
+  message_id: z.number(),
+  emoji_name: z.string(),
+  user_id: z.number().optional(),
+  user: z.looseObject({ user_id: z.number() }).optional(),
+});
 
 /** A stream message from the wire (without its send key), or undefined for private messages. */
 export function toStreamMessage(raw: unknown): StreamMessage | undefined {
@@ -151,6 +158,13 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
       return { id, kind: 'direct', message: { id: mid, senderId: sender_id, senderEmail: sender_email, senderName: sender_full_name, content: splitSendKey(content).content, timestamp } };
     }
     return { id, kind: 'other', type: 'message' };
+  }
+  if (type === 'reaction') {
+    // `user_id` since Zulip 3.0 (feature level 2); the `user` object before (still sent, deprecated).
+    const r = reactionWire.safeParse(e.data);
+    const userId = r.success ? (r.data.user_id ?? r.data.user?.user_id) : undefined;
+    if (r.success && userId !== undefined) return { id, kind: 'reaction', reaction: { op: r.data.op, messageId: r.data.message_id, emojiName: r.data.emoji_name, userId } };
+    return { id, kind: 'other', type };
   }
   if (type === 'update_message') {
     const u = updateMessageWire.safeParse(e.data);
@@ -284,8 +298,8 @@ class ZulipJsApi implements ZulipApi {
     const body = await this.call('POST /register', () =>
       this.client.queues.register({
         // A narrow holds one stream only, so the queue takes every public stream and the bot
-        // keeps the SRE streams' messages.
-        event_types: ['message', 'update_message'], // zulip-js JSON-encodes this one itself
+        // keeps the SRE streams' messages. Reactions: acknowledging with an emoji (issue 18).
+        event_types: ['message', 'update_message', 'reaction'], // zulip-js JSON-encodes this one itself
         all_public_streams: 'true',
         apply_markdown: 'false',
       }),

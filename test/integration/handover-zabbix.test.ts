@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BotProcess, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import { BotProcess, ROOT, setUpWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
 import { until } from '../support/wait';
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.kill('SIGTERM');
-  await fake?.stop();
+  await stopWorld({ fake }); // the fake and the world's temp dirs
   if (env) await cleanUp().catch(() => undefined);
 });
 

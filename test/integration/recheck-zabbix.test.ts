@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZabbixClient } from '../../src/zabbix/client';
-import { BotProcess, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import { BotProcess, ROOT, setUpWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
 import { alertPost } from '../support/factories';
 import { until } from '../support/wait';
@@ -137,7 +137,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.kill('SIGTERM');
-  await fake?.stop();
+  await stopWorld({ fake }); // the fake and the world's temp dirs
   if (env && triggerId) await clear().catch((err: Error) => process.stdout.write(`cleanup: ${err.message}\n`));
   process.stdout.write(`\n--- !recheck with real Zabbix ---\n${timeline.join('\n')}\n\n${rendered.join('\n\n')}\n`);
 });

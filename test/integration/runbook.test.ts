@@ -1,7 +1,7 @@
 /**
  * Help at 3 a.m., end to end against the fake Zulip (the built bot as a process): each default
  * runbook hint appears once for its alert and not for others; the client prompt for critical
- * incidents except the process's exceptions; several hosts at once in one message; `!recheck`
+ * incidents except the process's exceptions; several hosts at once in one summary edited in place; `!recheck`
  * without Zabbix; a bad rule stops the start with exit code 2. Prints the messages as they render.
  */
 import { writeFileSync } from 'node:fs';
@@ -88,27 +88,34 @@ test('each default hint appears once, for its alert only; the client prompt is s
   rendered.push(`[${backupHint.display_recipient} > ${backupHint.subject}] after "No backup for 3 days" (High):\n${backupHint.content}`);
 });
 
-test('five hosts down at once: one message in "Several hosts down"; a host joining later is appended once', async () => {
+test('five hosts down at once: one summary in "Several hosts down", edited in place as a host joins; the hosts\' topics get no first messages', async () => {
+  // Storm mode (issue 17): this test asserted the old notice — a second "More hosts in the same
+  // storm (6 hosts now)" post and a client prompt in each host's topic. Now the storm is one
+  // message edited in place, and its hosts' first messages are folded into it.
   await startBot({ runbook: { storm: { followUpEvery: '2s' } } });
   const hosts = ['hv-03', 'vm-11', 'vm-12', 'vm-13', 'vm-14'].map((h) => `${h}.example.org`);
   const posts = hosts.map((h, i) => critical(h, String(8200 + i), String(600 + i), i === 0 ? `${h} is unreachable by ICMP ping` : `HTTPS is down on ${h}`));
   await bot!.waitForLog((l) => l.messageId === posts.at(-1)!.id, 15_000);
   const announce = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'Several hosts down', { afterId: posts[0]!.id });
   expect(announce.display_recipient).toBe(STREAMS.critical);
-  // Alerts arriving together are named together (announced by the next one-second scheduler round).
-  expect(announce.content).toMatch(/^🌩️ \*\*Critical problems on 5 hosts within 5m\.\*\* That is likely one shared cause/);
+  // Alerts arriving together are named together (the summary is made by the next one-second scheduler round).
+  expect(announce.content).toMatch(/^🌩️ \*\*Storm: critical problems on 5 hosts\*\* since .* That is likely one shared cause/);
+  expect(announce.content).toContain(`**Said here once instead of in each host's topic:**\n📣 **Clients affected?**`);
   for (const h of hosts) expect(announce.content).toContain(`- **${h}**: `);
   expect(announce.content).toContain('#**SRE # Critical>hv-03.example.org**');
 
   const late = critical('vm-15.example.org', '8210', '610', 'HTTPS is down on vm-15.example.org');
-  const followUp = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'Several hosts down', { afterId: late.id });
-  expect(followUp.content).toBe('🌩️ More hosts in the same storm (6 hosts now):\n- **vm-15.example.org**: HTTPS is down on vm-15.example.org — #**SRE # Critical>vm-15.example.org**');
+  await bot!.waitForLog((l) => l.messageId === late.id);
+  await fake.waitFor(() => (fake.messages().find((m) => m.id === announce.id)?.content ?? '').includes('vm-15.example.org'), 10_000, 'the summary edited with the sixth host');
+  const edited = fake.messages().find((m) => m.id === announce.id)!;
+  expect(edited.content).toMatch(/^🌩️ \*\*Storm: critical problems on 6 hosts\*\*/);
+  expect(edited.content).toContain('- **vm-15.example.org**: HTTPS is down on vm-15.example.org — #**SRE # Critical>vm-15.example.org**');
   await sleep(4_000);
-  expect(fake.messagesBy(w.bot.email).filter((m) => m.subject === 'Several hosts down')).toHaveLength(2);
-  // Each host's own topic got its client prompt, nothing more.
-  for (const h of hosts) expect(fake.messagesBy(w.bot.email).filter((m) => m.subject === h).map((m) => m.content.slice(0, 2))).toEqual(['📣']);
+  expect(fake.messagesBy(w.bot.email).filter((m) => m.subject === 'Several hosts down')).toHaveLength(1);
+  // Each host's own topic got nothing: its client prompt is in the summary.
+  for (const h of [...hosts, 'vm-15.example.org']) expect(fake.messagesBy(w.bot.email).filter((m) => m.subject === h)).toEqual([]);
   rendered.push(`[${announce.display_recipient} > ${announce.subject}] after five critical alerts within a second:\n${announce.content}`);
-  rendered.push(`[${followUp.display_recipient} > ${followUp.subject}] after a sixth host:\n${followUp.content}`);
+  rendered.push(`[${edited.display_recipient} > ${edited.subject}] the same message after a sixth host (edited in place):\n${edited.content}`);
 });
 
 test('!recheck without Zabbix says so plainly; the ✔ warning keeps the manual "Execute now"', async () => {

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZabbixClient } from '../../src/zabbix/client';
-import { BotProcess, ROOT, setUpWorld, STREAMS, type World } from '../support/bot-process';
+import { BotProcess, ROOT, setUpWorld, stopWorld, STREAMS, type World } from '../support/bot-process';
 import { FakeZulip, type FakeMessage } from '../support/fake-zulip';
 import { until } from '../support/wait';
 
@@ -103,7 +103,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.kill('SIGTERM');
-  await fake?.stop();
+  await stopWorld({ fake }); // the fake and the world's temp dirs
   process.stdout.write(`\n--- Zabbix e2e timeline ---\n${timeline.join('\n')}\n`);
 });
 
@@ -150,7 +150,7 @@ test('an acknowledgement made in Zabbix stops the reminders and shows in the top
   // Values sent by zabbix_sender within the same second can make Zabbix close a problem and open
   // another; take the event that is open, the one the reminder names.
   const reminder = await fake.waitForMessage((m) => fromBot(m) && m.content.includes('⏰'), { afterId: problem.id, timeoutMs: 15_000 });
-  const eventId = /\(event (\d+)\)/.exec(reminder.content)![1]!;
+  const eventId = /\(event \[?(\d+)/.exec(reminder.content)![1]!;
   mark(`reminder for event ${eventId} posted`);
   await zbx.acknowledge([eventId], 'acked straight in Zabbix');
   mark('acknowledged through the Zabbix API');

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FakeZulip, type FakeUser } from './fake-zulip';
+import { FakeZulip, type FakeUser, type FakeZulipOptions } from './fake-zulip';
 
 /** The project root, whether this runs from test/ (ts-jest) or dist/test/ (built). */
 export const ROOT = [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((d) => existsSync(join(d, 'package.json'))) as string;
@@ -156,13 +156,14 @@ export interface Running {
 
 /**
  * A fake Zulip with the team's users and streams, and (unless `startBot` is false) the real bot
- * started against it and polling live. `prepare` runs on the world before the bot starts.
+ * started against it and polling live. `prepare` runs on the world before the bot starts; `fake`:
+ * the fake's options (e.g. `editLimitSeconds`).
  */
 export async function startWorld(
   config: Record<string, unknown> = {},
-  opts: { startBot?: boolean; heartbeatMs?: number; prepare?: (w: World) => void } = {},
+  opts: { startBot?: boolean; heartbeatMs?: number; prepare?: (w: World) => void; fake?: FakeZulipOptions } = {},
 ): Promise<Running> {
-  const fake = await FakeZulip.start({ heartbeatMs: opts.heartbeatMs ?? 1_000 });
+  const fake = await FakeZulip.start({ ...opts.fake, heartbeatMs: opts.heartbeatMs ?? opts.fake?.heartbeatMs ?? 1_000 });
   const w = setUpWorld(fake, config);
   opts.prepare?.(w);
   if (opts.startBot === false) return { fake, w, bot: undefined };

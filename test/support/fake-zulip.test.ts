@@ -263,6 +263,66 @@ describe('reactions', () => {
   });
 });
 
+describe('reactions as events (issue 18)', () => {
+  it('a person\'s reaction goes to the queues registered for `reaction` events only, with user_id and the emoji', async () => {
+    const m = fake.post(alice.email, 'alerts', 'web-01', 'PROBLEM');
+    const zb = await connect(bot);
+    const withReactions = await register(zb, { all_public_streams: 'true' });
+    const withoutReactions = await register(zb, { all_public_streams: 'true', event_types: ['message', 'update_message'] });
+    const za = await connect(alice);
+    expect(await za.reactions.add({ message_id: m.id, emoji_name: 'working_on_it' })).toMatchObject({ result: 'success' });
+    fake.react(alice.email, m.id, 'eyes'); // the same through the test's hand
+    fake.unreact(alice.email, m.id, 'eyes');
+    const got = events(await zb.events.retrieve({ queue_id: withReactions, last_event_id: -1 }));
+    expect(got.map((e) => [e.type, e.op, e.emoji_name])).toEqual([['reaction', 'add', 'working_on_it'], ['reaction', 'add', 'eyes'], ['reaction', 'remove', 'eyes']]);
+    expect(got[0]).toMatchObject({ message_id: m.id, emoji_code: '1f6e0', reaction_type: 'unicode_emoji', user_id: alice.id, user: { user_id: alice.id, email: alice.email } });
+    expect(events(await zb.events.retrieve({ queue_id: withoutReactions, last_event_id: -1, dont_block: 'true' }))).toEqual([]);
+    expect(fake.messages()[0]?.reactions).toEqual([{ emoji_name: 'working_on_it', emoji_code: '1f6e0', reaction_type: 'unicode_emoji', user_id: alice.id }]);
+  });
+});
+
+describe('content edits (issue 18: cards the bot keeps up to date)', () => {
+  it('the sender edits its message: an update_message event with orig_content and content, the edit recorded', async () => {
+    const zb = await connect(bot);
+    const sent = await zb.messages.send({ type: 'stream', to: 'alerts', topic: 'web-01', content: 'status: open' });
+    const queue_id = await register(zb);
+    expect(await zb.messages.update({ message_id: sent.id, content: 'status: acknowledged' })).toMatchObject({ result: 'success' });
+    const [e] = events(await zb.events.retrieve({ queue_id, last_event_id: -1 }));
+    expect(e).toMatchObject({ type: 'update_message', message_id: sent.id, message_ids: [sent.id], orig_content: 'status: open', content: 'status: acknowledged', user_id: bot.id });
+    expect(e).not.toHaveProperty('orig_subject'); // a content edit, not a topic move
+    const stored = fake.messagesBy(bot.email)[0];
+    expect(stored).toMatchObject({ id: sent.id, content: 'status: acknowledged', subject: 'web-01' });
+    expect(stored?.last_edit_timestamp).toEqual(expect.any(Number));
+    expect(fake.editsOf(sent.id as number)).toEqual([{ at: expect.any(Number), userId: bot.id, before: 'status: open', after: 'status: acknowledged' }]);
+    // Only the sender edits content.
+    const za = await connect(alice);
+    expect(await za.messages.update({ message_id: sent.id, content: 'hacked' })).toMatchObject({ result: 'error', code: 'BAD_REQUEST' });
+    expect(fake.editsOf(sent.id as number)).toHaveLength(1);
+  });
+
+  it('editLimitSeconds: /register tells the limit; an edit after it is refused as Zulip refuses it, a newer message is still editable', async () => {
+    const limited = await FakeZulip.start({ heartbeatMs: 200, editLimitSeconds: 1 });
+    try {
+      const b = limited.addUser({ email: 'sre-bot@example.com', fullName: 'SRE Bot', isBot: true, apiKey: 'botkey' });
+      limited.addStream('alerts');
+      const zb = await zulipInit({ username: b.email, apiKey: b.apiKey, realm: limited.url });
+      expect(await zb.queues.register({ event_types: ['message'] })).toMatchObject({ realm_message_content_edit_limit_seconds: 1 });
+      // Without a limit (the default fake): null, as Zulip says "no limit".
+      expect(await (await connect(bot)).queues.register({ event_types: ['message'] })).toMatchObject({ realm_message_content_edit_limit_seconds: null });
+      const old = await zb.messages.send({ type: 'stream', to: 'alerts', topic: 't', content: 'card v1' });
+      expect(await zb.messages.update({ message_id: old.id, content: 'card v2' })).toMatchObject({ result: 'success' });
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect(await zb.messages.update({ message_id: old.id, content: 'card v3' })).toMatchObject({ result: 'error', code: 'BAD_REQUEST', msg: 'The time limit for editing this message has passed' });
+      expect(limited.messages()[0]?.content).toBe('card v2');
+      const fresh = await zb.messages.send({ type: 'stream', to: 'alerts', topic: 't', content: 'card v3' });
+      expect(await zb.messages.update({ message_id: fresh.id, content: 'card v4' })).toMatchObject({ result: 'success' });
+      expect(limited.editsOf(fresh.id as number).map((x) => x.after)).toEqual(['card v4']);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('topic edits', () => {
   it('renameTopic changes the messages and emits one update_message event', async () => {
     const a = fake.post(alice.email, 'alerts', 'Problem: cpu', 'one');

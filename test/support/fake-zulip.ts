@@ -36,9 +36,13 @@ export interface FakeMessage {
   id: number; type: 'stream'; stream_id: number; display_recipient: string; subject: string; content: string;
   sender_id: number; sender_email: string; sender_full_name: string; client: string; timestamp: number;
   reactions: FakeReaction[];
+  /** Set by a content edit, as Zulip does (seconds). */
+  last_edit_timestamp?: number;
   /** Inspection only: the bot's send key that was split off `content` (see the header). */
   sendKey?: string;
 }
+/** One content edit of a message (inspection: `editsOf`), contents as readers see them. */
+export interface FakeEdit { at: number; userId: number; before: string; after: string }
 export interface FakeDirectMessage {
   id: number;
   type: 'private';
@@ -92,7 +96,7 @@ const LARGER_THAN_MAX_MESSAGE_ID = 10_000_000_000_000_000;
 const RATE_WINDOW_MS = 60_000;
 const NOTIFICATION_BOT = { email: 'notification-bot@zulip.com', fullName: 'Notification Bot' };
 const EMOJI_CODES = new Map<string, string>([
-  ['repeat', '1f501'], ['check', '2705'], ['eyes', '1f440'], ['fire', '1f525'], ['thumbs_up', '1f44d'], ['+1', '1f44d'],
+  ['repeat', '1f501'], ['check', '2705'], ['eyes', '1f440'], ['working_on_it', '1f6e0'], ['fire', '1f525'], ['thumbs_up', '1f44d'], ['+1', '1f44d'],
   ['warning', '26a0'], ['cross_mark', '274c'], ['rotating_light', '1f6a8'],
   // Zulip's own name for ✔️ U+2714 (its emoji_names.py); `heavy_check_mark` is not a Zulip name.
   ['check_mark', '2714'],
@@ -438,6 +442,16 @@ export class FakeZulip {
     return view(m);
   }
 
+  /** A user's emoji reaction added (as from the web UI): a `reaction` event, as POST /messages/{id}/reactions makes. */
+  react(email: string, messageId: number, emojiName: string): void {
+    this.applyReaction(this.messageOrThrow(String(messageId)), this.userOrThrow(email), { emoji_name: emojiName }, 'add');
+  }
+
+  /** A user's emoji reaction taken off again. */
+  unreact(email: string, messageId: number, emojiName: string): void {
+    this.applyReaction(this.messageOrThrow(String(messageId)), this.userOrThrow(email), { emoji_name: emojiName }, 'remove');
+  }
+
   renameTopic(stream: string, oldTopic: string, newTopic: string, opts: { newStream?: string; byEmail?: string } = {}): void {
     const s = this.streamOrThrow(stream);
     const first = this.msgs.find((m) => m.stream_id === s.id && sameName(m.subject, oldTopic));
@@ -470,6 +484,11 @@ export class FakeZulip {
 
   messagesBy(email: string): FakeMessage[] {
     return this.msgs.filter((m) => sameName(m.sender_email, email)).map(view);
+  }
+
+  /** The content edits of a message, oldest first (empty when never edited). */
+  editsOf(messageId: number): FakeEdit[] {
+    return clone(this.edits.get(messageId) ?? []);
   }
 
   waitForMessage(pred: (m: FakeMessage) => boolean, opts: { timeoutMs?: number; afterId?: number } = {}): Promise<FakeMessage> {
@@ -717,6 +736,10 @@ export class FakeZulip {
     }
     const orig = message.content;
     message.content = this.normalizeContent(content);
+    message.last_edit_timestamp = Math.floor(Date.now() / 1000);
+    const edits = this.edits.get(message.id) ?? [];
+    edits.push({ at: Date.now(), userId: editor.id, before: splitSendKey(orig).content, after: splitSendKey(message.content).content });
+    this.edits.set(message.id, edits);
     const event: Json = {
       user_id: editor.id, edit_timestamp: Math.floor(Date.now() / 1000), message_id: message.id,
       message_ids: [message.id], stream_id: message.stream_id, stream_name: message.display_recipient,
@@ -728,7 +751,7 @@ export class FakeZulip {
     this.notifyWaiters();
   }
 
-  private react(message: FakeMessage, user: FakeUser, params: Params, op: 'add' | 'remove'): void {
+  private applyReaction(message: FakeMessage, user: FakeUser, params: Params, op: 'add' | 'remove'): void {
     const name = required(params, 'emoji_name');
     const code = EMOJI_CODES.get(name);
     if (code === undefined || (params.emoji_code !== undefined && params.emoji_code !== code)) {
@@ -753,6 +776,8 @@ export class FakeZulip {
   }
 
   private readonly userGroups: { id: number; name: string; members: Set<number> }[] = [];
+  /** Content edits per message id, oldest first. */
+  private readonly edits = new Map<number, FakeEdit[]>();
 
   /** A user group (Settings → User groups), for permission checks. */
   addUserGroup(name: string, memberEmails: string[]): void {
@@ -913,6 +938,8 @@ export class FakeZulip {
     return success({
       queue_id: id, last_event_id: -1, max_message_id: last ? last.id : -1,
       event_queue_longpoll_timeout_seconds: this.opts.longpollTimeoutSeconds,
+      // The realm's edit limit, as Zulip sends it (null: no limit).
+      realm_message_content_edit_limit_seconds: this.opts.editLimitSeconds > 0 ? this.opts.editLimitSeconds : null,
       zulip_feature_level: 300, zulip_version: '10.0', realm_uri: this.url, realm_url: this.url,
     });
   }
@@ -1257,11 +1284,11 @@ export class FakeZulip {
       },
       {
         method: 'POST', pattern: /^\/messages\/(\d+)\/reactions$/,
-        handler: (ctx, m) => { this.react(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'add'); return success(); },
+        handler: (ctx, m) => { this.applyReaction(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'add'); return success(); },
       },
       {
         method: 'DELETE', pattern: /^\/messages\/(\d+)\/reactions$/,
-        handler: (ctx, m) => { this.react(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'remove'); return success(); },
+        handler: (ctx, m) => { this.applyReaction(this.messageOrThrow(m[1]), me(ctx), ctx.params, 'remove'); return success(); },
       },
       { method: 'GET', pattern: /^\/users$/, handler: () => success({ members: [...this.users.values()].map((u) => this.userJson(u)) }) },
       { method: 'GET', pattern: /^\/users\/me$/, handler: (ctx) => success(this.userJson(me(ctx))) },

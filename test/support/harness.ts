@@ -67,6 +67,12 @@ export interface BotOptions {
   /** Changes the module list before the pipeline is built (createApp's `modules`). */
   modules?: (modules: BotModule[]) => BotModule[];
   log?: Logger;
+  /**
+   * Deliver an outbox item only once the clock reaches its time, as the sender does: a topic's
+   * first message held while a storm may be starting stays queued (and may be folded into the
+   * storm summary). Default: everything queued is delivered after each event.
+   */
+  holds?: boolean;
 }
 
 export interface AlertInput {
@@ -117,6 +123,8 @@ export interface InProcessBot {
   say(content: string, opts?: SayOptions): Promise<StreamMessage>;
   /** A direct message to the bot. */
   dm(content: string, as?: Person, opts?: EventOptions): Promise<DirectMessage>;
+  /** A person's emoji reaction added (or removed) on a message (default: Ann, `add`). */
+  react(messageId: number, emojiName: string, opts?: EventOptions & { as?: Person; op?: 'add' | 'remove' }): Promise<void>;
   /** A topic renamed or moved; a bare string is a topic of the critical stream (for `to`: of `from`'s stream). */
   moveTopic(from: TopicRef | string, to: TopicRef | string, byUserId?: number, opts?: EventOptions): Promise<void>;
   /** Moves the clock ("30s", "1h" or ms), then runs the scheduler round(s) and the due jobs. */
@@ -129,6 +137,11 @@ export interface InProcessBot {
   all(): Reply[];
   /** Reactions the bot queued so far. */
   reactions(): { messageId: number; emojiName: string }[];
+  /**
+   * The bot's stream messages as "Zulip" has them now (ids, topics after moves, a card's newest
+   * content), oldest first: e.g. to react on a reminder or the status card.
+   */
+  botMessages(): StreamMessage[];
   /** Edits of cards (messages kept up to date) so far: the card's key and its new content. */
   cardEdits(): { key: string; content: string }[];
   /** The id the harness gives a stream (the same as api.streams()); new names get new ids. */
@@ -214,6 +227,8 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
   }
 
   let nextId = 100;
+  /** Ids of the bot's messages: apart from people's and alerts' (tests name those by number). */
+  let botId = 800_000;
   const pending: Reply[] = [];
   const history: Reply[] = [];
   const reacted: { messageId: number; emojiName: string }[] = [];
@@ -227,12 +242,21 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
     return u;
   };
   const seconds = () => Math.floor(clock.now() / 1000);
+  /** A stream message now in "Zulip" (api.getMessage finds it). */
+  const posted = (id: number, stream: string, topic: string, content: string, by: Pick<ZulipUser, 'id' | 'email' | 'fullName'>, client = 'website'): StreamMessage => {
+    const m: StreamMessage = { id, streamId: streamId(stream), stream, topic, content, senderId: by.id, senderEmail: by.email, senderName: by.fullName, client, timestamp: seconds() };
+    api.inZulip.push(m);
+    return m;
+  };
 
+  // With `holds`, an item waits until the clock reaches its time (a held first message, src/features/runbook/advisor.ts).
+  const nextRow = () => (opts.holds ? store.pending(100_000).find((r) => r.notBefore <= clock.now()) : store.peek());
   const drain = (): void => {
-    for (let row = store.peek(); row; row = store.peek()) {
+    for (let row = nextRow(); row; row = nextRow()) {
       const item = row.item;
       if (item.kind === 'message') {
         const r: Reply = { stream: item.stream, topic: item.topic, content: item.content };
+        posted(++botId, item.stream, item.topic, item.content, me);
         pending.push(r);
         history.push(r);
       } else if (item.kind === 'direct') {
@@ -240,15 +264,21 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
         pending.push(r);
         history.push(r);
       } else if (item.kind === 'card') {
-        // As the sender does: the first update posts the card, later ones edit it in place.
+        // As the sender does: the first update posts the card, later ones edit it in place (a card
+        // whose message is not known, id 0, is posted afresh).
         const known = store.getCard(item.key);
-        if (known) cardEdits.push({ key: item.key, content: item.content });
-        else {
+        if (known && known.messageId > 0) {
+          cardEdits.push({ key: item.key, content: item.content });
+          const m = api.inZulip.find((x) => x.id === known.messageId);
+          if (m) m.content = item.content;
+          store.putCard({ ...known, stream: item.stream, topic: item.topic, content: item.content });
+        } else {
           const r: Reply = { stream: item.stream, topic: item.topic, content: item.content, card: item.key };
+          const m = posted(++botId, item.stream, item.topic, item.content, me);
           pending.push(r);
           history.push(r);
+          store.putCard({ key: item.key, messageId: m.id, stream: item.stream, topic: item.topic, content: item.content, postedAt: clock.now() });
         }
-        store.putCard({ key: item.key, messageId: known?.messageId ?? 900_000 + history.length, stream: item.stream, topic: item.topic, content: item.content, postedAt: clock.now() });
       } else {
         reacted.push({ messageId: item.messageId, emojiName: item.emojiName });
       }
@@ -310,18 +340,7 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
         ...(a.status !== undefined ? { status: a.status } : {}),
       });
       const sender = config.alerts.senders[0] as string;
-      const m: StreamMessage = {
-        id: ++nextId,
-        streamId: streamId(stream),
-        stream,
-        topic: a.topic ?? host,
-        content,
-        senderId: ALERT_SENDER_ID,
-        senderEmail: sender,
-        senderName: 'Zabbix',
-        client: 'ZulipZabbixWebhook',
-        timestamp: seconds(),
-      };
+      const m = posted(++nextId, stream, a.topic ?? host, content, { id: ALERT_SENDER_ID, email: sender, fullName: 'Zabbix' }, 'ZulipZabbixWebhook');
       await app.pipeline.onMessage(m);
       await jobs(o.jobs);
       return m;
@@ -331,18 +350,7 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
       check();
       const u = person(o.as);
       const stream = o.stream ?? config.streams.critical;
-      const m: StreamMessage = {
-        id: ++nextId,
-        streamId: streamId(stream),
-        stream,
-        topic: o.topic ?? 'web-01.example.org',
-        content,
-        senderId: u.id,
-        senderEmail: u.email,
-        senderName: u.fullName,
-        client: 'website',
-        timestamp: seconds(),
-      };
+      const m = posted(++nextId, stream, o.topic ?? 'web-01.example.org', content, u);
       await app.pipeline.onMessage(m);
       await jobs(o.jobs);
       return m;
@@ -357,10 +365,25 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
       return m;
     },
 
+    async react(messageId, emojiName, o = {}) {
+      check();
+      const u = person(o.as);
+      await app.pipeline.onReaction({ op: o.op ?? 'add', messageId, emojiName, userId: u.id });
+      await jobs(o.jobs);
+    },
+
     async moveTopic(fromT, toT, byUserId = PEOPLE.ann, o = {}) {
       check();
       const from = ref(fromT, config.streams.critical);
       const to = ref(toT, from.stream);
+      // As in Zulip: the topic's messages move with it.
+      for (const m of api.inZulip) {
+        if (m.stream === from.stream && m.topic.toLowerCase() === from.topic.toLowerCase()) {
+          m.stream = to.stream;
+          m.topic = to.topic;
+          m.streamId = streamId(to.stream);
+        }
+      }
       await app.pipeline.onTopicMove({ messageIds: [], fromStreamId: streamId(from.stream), toStreamId: streamId(to.stream), fromTopic: from.topic, toTopic: to.topic, byUserId });
       await jobs(o.jobs);
     },
@@ -404,6 +427,11 @@ export async function inProcessBot(opts: BotOptions = {}): Promise<InProcessBot>
     cardEdits() {
       drain();
       return [...cardEdits];
+    },
+
+    botMessages() {
+      drain();
+      return api.inZulip.filter((m) => m.senderId === me.id).map((m) => ({ ...m }));
     },
 
     streamId,

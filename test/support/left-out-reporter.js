@@ -8,6 +8,8 @@ class LeftOutReporter {
     this.leftOut = options.leftOut || [];
     this.reason = options.reason || '';
     this.onlyE2e = options.onlyE2e === true;
+    /** Other groups left out, each with its own reason: [{ leftOut, reason, how }] (the PostgreSQL suites). */
+    this.also = options.also || [];
   }
 
   line() {
@@ -16,14 +18,17 @@ class LeftOutReporter {
     return `left out: ${this.leftOut.join(', ')}, because ${this.reason}; ${how}`;
   }
 
+  lines() {
+    const also = this.also.filter((g) => g.leftOut && g.leftOut.length > 0).map((g) => `left out: ${g.leftOut.join(', ')}, because ${g.reason}; ${g.how}`);
+    return [this.line(), ...also].filter(Boolean);
+  }
+
   onRunStart() {
-    const l = this.line();
-    if (l) process.stderr.write(`${l}\n`);
+    for (const l of this.lines()) process.stderr.write(`${l}\n`);
   }
 
   onRunComplete() {
-    const l = this.line();
-    if (l) process.stderr.write(`${l}\n`);
+    for (const l of this.lines()) process.stderr.write(`${l}\n`);
   }
 }
 

@@ -68,8 +68,14 @@ export class MemoryZulip implements ZulipApi {
     const all = this.history.filter((m) => (beforeId === undefined || m.id < beforeId) && (narrow.stream === undefined || m.stream === narrow.stream) && (narrow.topic === undefined || m.topic === narrow.topic)).sort((a, b) => a.id - b.id);
     return { messages: all.slice(-limit), foundOldest: all.length <= limit };
   }
+  /**
+   * Messages posted while the test ran (the harness adds alerts, people's messages and the bot's),
+   * where they are now: getMessage finds them after `history`.
+   */
+  inZulip: StreamMessage[] = [];
   async getMessage(id: number): Promise<StreamMessage | undefined> {
-    return this.history.find((m) => m.id === id);
+    const m = this.history.find((x) => x.id === id) ?? this.inZulip.find((x) => x.id === id);
+    return m && { ...m };
   }
   async renameTopic(messageId: number, topic: string): Promise<void> {
     this.renamed.push({ messageId, topic });

@@ -82,6 +82,7 @@ export function incidentCommands({ lifecycle, store, sla, timeZone, zabbixConfig
         }
         const capped = r.until < ctx.now + ms ? ' (capped at the SLA deadline)' : '';
         ctx.reply(`😴 Reminders in this topic paused by ${outside(ctx.message.senderName, { max: 100 })} for ${formatDuration(r.until - ctx.now)}${capped}, until ${formatTime(r.until, timeZone)}. Deadline warnings still come.`);
+        ctx.emit({ kind: 'snoozed', incidents: r.incidents, by: ctx.message.senderName, where: here(ctx), until: r.until });
       },
     },
   ];

@@ -58,7 +58,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
         const stream = streamForClass(d.config.streams, cls);
         const topic = host;
         const incident = d.lifecycle.openManual({ eventId: manualEventId(ctx.message.id), incidentClass: cls, host, summary, stream, topic, by: ctx.message.senderName, messageId: ctx.message.id });
-        d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${outside(host)}**: ${outside(summary, { max: 500 })}\n${outside(ctx.message.senderName, { max: 100 })} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`);
+        d.speaker.say(stream, topic, `📣 **Reported incident** (${cls}) on **${outside(host)}**: ${outside(summary, { max: 500 })}\n${outside(ctx.message.senderName, { max: 100 })} took responsibility (reported in ${topicLink(here(ctx).stream, here(ctx).topic)}). Tracked as ${incident.eventId}: SLA from now, reminders until \`!ack\`; \`!resolve\` or ✔ closes it.`, 'reply'); // part of the answer to the person
         if (stream !== here(ctx).stream || topic !== here(ctx).topic) ctx.reply(`📣 Tracking it in ${topicLink(stream, topic)} (${incident.eventId}).`);
         ctx.emit({ kind: 'opened', incidents: [incident], by: ctx.message.senderName, where: { stream, topic }, messageId: ctx.message.id });
       },
@@ -116,7 +116,7 @@ export function manualCommands(d: ManualCommandDeps): Command[] {
           return;
         }
         ctx.reply(`🔗 Resolved by the work in ${topicLink(main.stream, main.topic)} (said by ${outside(ctx.message.senderName, { max: 100 })}): ${done.map((i) => outside(i.triggerName)).join(', ')}.`);
-        d.speaker.say(main.stream, main.topic, `🔗 The underlying problem resolved here also resolved ${topicLink(here(ctx).stream, here(ctx).topic)}: ${done.map((i) => outside(i.triggerName)).join(', ')} (per ${outside(ctx.message.senderName, { max: 100 })}).`);
+        d.speaker.say(main.stream, main.topic, `🔗 The underlying problem resolved here also resolved ${topicLink(here(ctx).stream, here(ctx).topic)}: ${done.map((i) => outside(i.triggerName)).join(', ')} (per ${outside(ctx.message.senderName, { max: 100 })}).`, 'reply'); // part of the answer to the person
       },
     },
   ];

@@ -25,6 +25,8 @@ export interface NonCriticalDeps {
   config: Pick<BotConfig, 'streams' | 'sla' | 'naming' | 'timezone'>;
   clock: Clock;
   log: Logger;
+  /** Says a topic's first message; during a storm its hosts' go into the storm summary (src/features/runbook). Default: said. */
+  firstMessage?: (m: { host: string; ref: TopicRef; content: string; kind: 'checklist' }) => void;
 }
 
 /** The names for an incident; mention syntax from trigger names is made silent (they are echoed in chat). */
@@ -76,7 +78,8 @@ export class NonCriticalWorkflow {
     if (outcome.kind !== 'opened' && outcome.kind !== 'repeated' && outcome.kind !== 'replayed') return;
     const { store, speaker } = this.deps;
     const ref = { stream: message.stream, topic: message.topic };
-    const known = store.projectIdsIn(ref).filter((r) => r.triggerId === undefined || r.triggerId === alert.triggerId);
+    // An ID reported after this post (a post read back on start, handled before) does not make it a repeat.
+    const known = store.projectIdsIn(ref).filter((r) => (r.triggerId === undefined || r.triggerId === alert.triggerId) && (r.messageId === undefined || r.messageId < message.id));
     if (known.length > 0) {
       speaker.react(message.id, REPEAT_EMOJI);
       this.deps.log.info({ messageId: message.id, eventId: alert.eventId, projectId: known[0]?.projectId }, 'repeated non-critical alert: reacted 🔁');
@@ -84,7 +87,9 @@ export class NonCriticalWorkflow {
     }
     store.transaction(() => {
       if (!store.markChecklistPosted(ref, alert.triggerId, this.deps.clock.now())) return;
-      speaker.say(ref.stream, ref.topic, renderChecklist(outcome.incident, this.deps.config), 'bulk');
+      const content = renderChecklist(outcome.incident, this.deps.config);
+      if (this.deps.firstMessage) this.deps.firstMessage({ host: alert.host, ref, content, kind: 'checklist' });
+      else speaker.say(ref.stream, ref.topic, content, 'bulk');
     });
   }
 

@@ -8,11 +8,16 @@
  * due within an interval of the topic's last one (an alert read back after downtime, a topic
  * moved in) waits for the topic's next. So a topic gets at most one reminder message per
  * interval, not one per incident in consecutive rounds.
+ *
+ * Everything the SLA engine says in a topic is one message per round: reminders, 75 % warnings
+ * and breaches of the topic's incidents that fall due within `min(60 s, remindEvery / 4)` of the
+ * topic's first due item go out together with one mention (`coalesceWindow`), so incidents opened
+ * seconds apart do not each ping (a breach said ahead of its deadline says when the deadline is).
  */
 import type { SlaConfig } from '../../domain/sla';
 import type { Logger } from '../../core/log';
 import type { Incident, TopicRef } from '../../domain/incident';
-import { fireDue, reminderDueAt, remindable, topicHold, type Fired, type FiredReminder, type WarningDue } from '../../domain/timers';
+import { coalesceWindow, fireDue, pendingWarnings, reminderDueAt, remindable, topicHold, type Fired, type FiredReminder, type WarningDue } from '../../domain/timers';
 import type { IncidentStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { renderTopicRound, type Addressee, type RoundEscalation } from './render';
@@ -31,6 +36,11 @@ export interface ReminderEngineDeps {
   addressee?: (incident: Incident, now: number) => Addressee | undefined;
   /** Escalation steps stated in and fired by the reminders (./escalation.ts). */
   escalation?: RoundEscalation;
+  /**
+   * A topic whose first message is still held back (src/features/runbook/advisor.ts: a storm may be
+   * starting): its round waits a moment, so that message stays the first the bot says there.
+   */
+  holdTopic?: (ref: TopicRef) => boolean;
 }
 
 export interface RoundResult {
@@ -61,6 +71,7 @@ export class ReminderEngine {
         slot.due.push(incident);
       }
       for (const slot of byTopic.values()) {
+        if (this.deps.holdTopic?.(slot.ref)) continue;
         const record = (fired: Fired) => {
           store.putIncident(fired.incident);
           const eventId = fired.incident.eventId;
@@ -70,24 +81,29 @@ export class ReminderEngine {
           }
           for (const w of fired.warnings) {
             slot.warnings.push({ warning: w, incident: fired.incident });
-            store.addLog({ eventId, at: now, kind: w.level === 100 ? 'breach' : 'warning', detail: w.id });
+            // A breach said a few seconds ahead (coalesced) is recorded at its deadline.
+            store.addLog({ eventId, at: w.level === 100 ? Math.max(now, w.at) : now, kind: w.level === 100 ? 'breach' : 'warning', detail: w.id });
           }
         };
-        const owing = slot.due.filter((i) => (reminderDueAt(i, sla) ?? Number.POSITIVE_INFINITY) <= now);
-        if (owing.length === 0) {
-          for (const i of slot.due) record(fireDue(i, sla, now));
-          continue;
-        }
-        // The topic's cadence: when did it last get a reminder, and does it get one now?
+        // The topic's window: what falls due within it after the topic's first due item goes out
+        // with it, in one message (a breach a few seconds ahead says when its deadline is).
         const inTopic = store.incidentsInTopic(slot.ref, { openOnly: true });
-        const lastAt = inTopic.reduce<number | undefined>((m, i) => (i.timers?.lastReminderAt !== undefined && (m === undefined || i.timers.lastReminderAt > m) ? i.timers.lastReminderAt : m), undefined);
-        const remindsNow = owing.some((i) => topicHold(i, sla, now, lastAt) === undefined);
-        for (const i of slot.due) {
-          record(remindsNow && remindable(i, sla, now) ? fireDue(i, sla, now, { remindNow: true }) : fireDue(i, sla, now, { holdReminderUntil: topicHold(i, sla, now, lastAt) }));
-        }
-        if (!remindsNow) continue;
         const dueIds = new Set(slot.due.map((i) => i.eventId));
-        for (const i of inTopic) if (!dueIds.has(i.eventId) && remindable(i, sla, now)) record(fireDue(i, sla, now, { remindNow: true }));
+        const all = [...slot.due, ...inTopic.filter((i) => !dueIds.has(i.eventId))];
+        const first = Math.min(...slot.due.map((i) => i.timers?.nextDueAt ?? now));
+        const horizon = Math.max(now, first + Math.min(...all.map((i) => coalesceWindow(i, sla))));
+        const owing = all.filter((i) => {
+          const due = reminderDueAt(i, sla);
+          return due !== undefined && (due <= now || (due <= horizon && remindable(i, sla, now)));
+        });
+        // The topic's cadence: when did it last get a reminder, and does it get one now?
+        const lastAt = inTopic.reduce<number | undefined>((m, i) => (i.timers?.lastReminderAt !== undefined && (m === undefined || i.timers.lastReminderAt > m) ? i.timers.lastReminderAt : m), undefined);
+        const remindsNow = owing.some((i) => topicHold(i, sla, horizon, lastAt) === undefined);
+        const warnsBy = (i: Incident) => pendingWarnings(i, sla).some((w) => w.at <= horizon);
+        for (const i of all) {
+          if (remindsNow && remindable(i, sla, now)) record(fireDue(i, sla, now, { remindNow: true, until: horizon }));
+          else if (dueIds.has(i.eventId) || warnsBy(i)) record(fireDue(i, sla, now, { holdReminderUntil: topicHold(i, sla, now, lastAt), until: horizon }));
+        }
       }
       for (const slot of byTopic.values()) {
         if (slot.reminders.length === 0 && slot.warnings.length === 0) continue;

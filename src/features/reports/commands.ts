@@ -109,6 +109,7 @@ export function postmortemJob(d: ReportDeps): JobHandler<PostmortemJob> {
           timeZone: d.config.timezone,
           now: job.at,
         }),
+        'reply', // the answer to a person's !postmortem
       );
     },
     reportFailure(job, err) {

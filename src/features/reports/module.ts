@@ -13,7 +13,7 @@ export function reportsModule(d: ReportDeps & { weeklyCron: string; reportTopic:
         expression: d.weeklyCron,
         run: (now) => {
           const w = reportWindow('week', now);
-          if (w) d.speaker.say(d.generalStream, d.reportTopic, slaReportText(d.store, d.config.timezone, w));
+          if (w) d.speaker.say(d.generalStream, d.reportTopic, slaReportText(d.store, d.config.timezone, w), 'bulk'); // a digest
         },
       },
     ],

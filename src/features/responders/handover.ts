@@ -2,7 +2,6 @@
  * First-responder rules from the team's "Handover" section. Pure: the caller looks up users,
  * subscriptions and incidents and passes them in.
  */
-import { formatDuration } from '../../domain/duration';
 import { outside, topicLink } from '../../core/text';
 import type { Incident } from '../../domain/incident';
 import { CLASS_LABEL } from '../../domain/classes';

@@ -14,7 +14,7 @@ import { formatTime } from '../../domain/time';
 import { hostTopic, resolvedTopic } from '../../domain/topics';
 import type { JobQueue } from '../../pipeline/jobs';
 import type { Addressee } from '../reminders/render';
-import type { Handler, Handover, IncidentStore, OwnershipStore, ResponderStore, ScopedHandler, StateStore, Transactional } from '../../store/store';
+import type { Handover, IncidentStore, OwnershipStore, ResponderStore, ScopedHandler, StateStore, Transactional } from '../../store/store';
 import type { ZulipApi, ZulipUser } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import {
@@ -382,7 +382,7 @@ export class ResponderService {
     if (!message || (this.deps.selfId !== undefined && message.senderId !== this.deps.selfId) || !message.content.includes(`(request #${p.id})`)) return;
     const reply = await this.confirm(p.confirmer, '');
     const where = p.where ?? { stream: this.deps.config.streams.general, topic: this.deps.config.firstResponder.announceTopic };
-    this.deps.store.transaction(() => this.deps.speaker.say(where.stream, where.topic, `(${outside(p.confirmer.name, { max: 100 })} confirmed with ✅)\n${reply}`));
+    this.deps.store.transaction(() => this.deps.speaker.say(where.stream, where.topic, `(${outside(p.confirmer.name, { max: 100 })} confirmed with ✅)\n${reply}`, 'reply'));
   }
 
   /** Ends a request nobody confirmed in time, and says so where it was made. */

@@ -27,6 +27,8 @@ export interface ZabbixHandoverDeps {
   store: Transactional;
   config: Pick<BotConfig, 'zabbix'>;
   log: Logger;
+  /** The acting first responder now: a job for an earlier handover (retried late) changes nothing. */
+  currentFr?: () => Person | undefined;
 }
 
 /** The Zabbix user of a Zulip person: by the configured mapping, else by e-mail media. */
@@ -55,6 +57,10 @@ export function zabbixHandoverJob(deps: ZabbixHandoverDeps): JobHandler<ZabbixFi
       const groupName = deps.config.zabbix.firstResponder;
       const z = deps.zabbix;
       if (!groupName || !z.userGroup || !z.userDirectory || !z.setUserGroupMembers) return;
+      if (deps.currentFr && deps.currentFr()?.id !== job.to.id) {
+        deps.log.info({ to: job.to.name }, 'a later handover superseded this Zabbix change; skipped');
+        return;
+      }
       const group = await z.userGroup(groupName);
       if (!group) {
         say(job, `⚠️ Zabbix: there is no user group **${outside(groupName, { max: 100 })}** (zabbix.firstResponder), so nothing changed there: make Zabbix call ${outside(job.to.name, { max: 100 })} by hand.`);

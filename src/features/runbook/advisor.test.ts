@@ -11,8 +11,9 @@ const SUNDAY = Date.parse('2026-11-22T12:00:00Z');
 
 let bot: InProcessBot;
 
-async function start(overrides: Record<string, unknown> = {}): Promise<void> {
-  bot = await inProcessBot({ at: MONDAY, config: { timezone: 'Europe/Amsterdam', ...overrides } });
+/** `holds`: outbox items wait for their time as the sender makes them (a held first message stays queued until then). */
+async function start(overrides: Record<string, unknown> = {}, holds = false): Promise<void> {
+  bot = await inProcessBot({ at: MONDAY, holds, config: { timezone: 'Europe/Amsterdam', statusCard: { enabled: false }, ...overrides } });
 }
 
 /** Posts the alert; returns what the bot said since the last look. */
@@ -80,77 +81,174 @@ test('after the topic is marked resolved, the next problem in the host topic get
   expect(hints(out)).toHaveLength(1);
 });
 
-test('several hosts at once: one message in the general topic of the critical stream, follow-ups batched', async () => {
-  await start({ runbook: { storm: { hosts: 3, within: '5m', followUpEvery: '1m' } } });
-  const hosts = ['hv-01', 'vm-01', 'vm-02', 'vm-03', 'vm-04', 'vm-05'];
-  const all: Reply[] = [];
-  for (const [i, host] of hosts.slice(0, 5).entries()) {
-    all.push(...(await alert({ host: `${host}.example.org`, eventId: String(100 + i), triggerId: String(200 + i), trigger: i === 0 ? 'Host is unreachable' : `HTTPS is down on ${host}.example.org` })));
-    await bot.advance(2_000); // the burst settles
-    all.push(...said());
-    bot.clock.advance(8_000);
-  }
-  const storm = all.filter((m) => m.topic === 'Several hosts down');
-  expect(storm).toHaveLength(1);
-  expect(storm[0]!.stream).toBe('SRE # Critical');
-  expect(storm[0]!.content.split('\n')).toEqual([
-    expect.stringMatching(/^🌩️ \*\*Critical problems on 4 hosts within 5m\.\*\* .*shared cause/),
-    '- **hv-01.example.org**: Host is unreachable — #**SRE # Critical>hv-01.example.org**',
-    '- **vm-01.example.org**: HTTPS is down on vm-01.example.org — #**SRE # Critical>vm-01.example.org**',
-    '- **vm-02.example.org**: HTTPS is down on vm-02.example.org — #**SRE # Critical>vm-02.example.org**',
-    '- **vm-03.example.org**: HTTPS is down on vm-03.example.org — #**SRE # Critical>vm-03.example.org**',
-  ]);
-  // vm-04 came 10 s after the announcement: appended by a scheduler round a minute after it.
-  await bot.advance(20_000);
-  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  await bot.advance(24_000);
-  expect(said().filter((m) => m.topic === 'Several hosts down').map((m) => m.content)).toEqual([
-    '🌩️ More hosts in the same storm (5 hosts now):\n- **vm-04.example.org**: HTTPS is down on vm-04.example.org — #**SRE # Critical>vm-04.example.org**',
-  ]);
-  // Quiet for longer than the window: over. Non-critical alerts never count.
-  await bot.advance(6 * 60_000);
-  for (const [i, host] of ['db-01', 'db-02', 'db-03', 'db-04', 'db-05'].entries()) await alert({ host, eventId: String(300 + i), triggerId: String(400 + i), trigger: 'Disk is slow', severity: 'Warning' });
-  tick();
-  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  expect(bot.store.getState('runbook.storm')).toBe('');
-});
+describe('storms: several hosts at once', () => {
+  const STORM = 'Several hosts down';
+  const crit = (host: string, n: number, trigger = `HTTPS is down on ${host}`) => bot.alert({ host, eventId: String(1000 + n), triggerId: String(2000 + n), trigger });
+  /** The summary as it reads now: the card's first post, or its latest edit. */
+  const summary = (): string | undefined => {
+    const posted = bot.all().filter((m) => m.topic === STORM);
+    const edits = bot.cardEdits().filter((e) => e.key === posted[0]?.card);
+    return edits.at(-1)?.content ?? posted[0]?.content;
+  };
+  const inHostTopics = (out: Reply[]) => out.filter((m) => m.topic !== STORM);
 
-test('the storm survives a restart (no second announcement)', async () => {
-  await start();
-  const before: Reply[] = [];
-  for (const [i, host] of ['a', 'b', 'c', 'd'].entries()) before.push(...(await alert({ host, eventId: String(500 + i), triggerId: String(600 + i), trigger: 'Host is unreachable' })));
-  await bot.advance(2_000);
-  before.push(...said());
-  expect(before.filter((m) => m.topic === 'Several hosts down')).toHaveLength(1);
-  await bot.restart(); // a new app over the same store
-  bot.clock.advance(5_000);
-  await alert({ host: 'e', eventId: '600', triggerId: '700', trigger: 'Host is unreachable' });
-  await bot.advance(2_000);
-  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-});
+  test('a lone critical problem: its advice waits a second in the outbox, then goes out in its topic', async () => {
+    await start({}, true);
+    await crit('web-01.example.org', 1);
+    expect(said()).toEqual([]);
+    await bot.advance(1_000);
+    expect(said().map((m) => [m.topic, m.content])).toEqual([['web-01.example.org', CLIENT_PROMPT]]);
+  });
 
-test('alerts arriving together are named together in one message (looked at once the burst settles)', async () => {
-  await start();
-  for (const [i, host] of ['a', 'b', 'c', 'd', 'e'].entries()) {
-    await alert({ host, eventId: String(800 + i), triggerId: String(900 + i), trigger: 'Host is unreachable' });
-    await bot.advance(300); // rounds during the burst: not yet
-  }
-  expect(said().filter((m) => m.topic === 'Several hosts down')).toEqual([]);
-  await bot.advance(1_500);
-  const storm = said().filter((m) => m.topic === 'Several hosts down');
-  expect(storm).toHaveLength(1);
-  expect(storm[0]!.content).toMatch(/^🌩️ \*\*Critical problems on 5 hosts within 5m\.\*\*/);
-  await bot.advance(2 * 60_000);
-  expect(said()).toEqual([]);
-});
+  test('five hosts at once: no per-topic first messages, one summary card; hosts join and resolve by edits; over after the quiet period', async () => {
+    await start({}, true);
+    const hosts = ['hv-01', 'vm-01', 'vm-02', 'vm-03', 'vm-04'].map((h) => `${h}.example.org`);
+    for (const [i, host] of hosts.entries()) {
+      await crit(host, i, i === 0 ? 'Host is unreachable' : undefined);
+      await bot.advance(200, { tick: false });
+    }
+    // A non-critical problem of a storm host: its checklist goes into the summary too.
+    await bot.alert({ host: 'vm-01.example.org', eventId: '50', triggerId: '60', trigger: 'Free disk space is less than 20% on /var', severity: 'Warning' });
+    await bot.advance(1_000);
+    const out = said();
+    expect(inHostTopics(out)).toEqual([]);
+    const card = out.filter((m) => m.topic === STORM);
+    expect(card).toHaveLength(1);
+    expect(card[0]).toMatchObject({ stream: 'SRE # Critical', card: expect.stringMatching(/^storm:\d+$/) });
+    const first = card[0]!.content;
+    expect(first).toMatch(/^🌩️ \*\*Storm: critical problems on 5 hosts\*\* since 2026-11-23 04:00 CET — 5 open, 0 resolved\. That is likely one shared cause/);
+    expect(first).toContain(`**Said here once instead of in each host's topic:**\n${CLIENT_PROMPT}`);
+    expect(first).toContain('📋 The non-critical checklists of 1 topic of these hosts were not posted: `!names` in a topic gives');
+    expect(first.split('\n').filter((l) => /^- (\*\*|✅)/.test(l))).toEqual([
+      '- **hv-01.example.org**: Host is unreachable — #**SRE # Critical>hv-01.example.org**',
+      '- **vm-01.example.org**: HTTPS is down on vm-01.example.org — #**SRE # Critical>vm-01.example.org**',
+      '- **vm-02.example.org**: HTTPS is down on vm-02.example.org — #**SRE # Critical>vm-02.example.org**',
+      '- **vm-03.example.org**: HTTPS is down on vm-03.example.org — #**SRE # Critical>vm-03.example.org**',
+      '- **vm-04.example.org**: HTTPS is down on vm-04.example.org — #**SRE # Critical>vm-04.example.org**',
+    ]);
+    expect(bot.store.pendingFor('SRE # Critical', 'hv-01.example.org')).toBe(0); // the held advice is gone, not merely late
 
-test('a long burst is looked at 10 s after its first alert at the latest', async () => {
-  await start();
-  let announcedAt: number | undefined;
-  for (let i = 0; i < 30 && announcedAt === undefined; i++) {
-    await alert({ host: `h-${i}`, eventId: String(1000 + i), triggerId: String(1100 + i), trigger: 'Host is unreachable' });
+    // A host joins 10 s later; one resolves by Zabbix's OK, one by ✔: the same message, edited.
+    await bot.advance(10_000);
+    await crit('vm-05.example.org', 9);
+    await bot.alert({ host: 'vm-01.example.org', eventId: '1001', triggerId: '2001', trigger: 'HTTPS is down on vm-01.example.org', status: 'OK' });
+    await bot.moveTopic('vm-02.example.org', '✔ vm-02.example.org');
+    await bot.advance(1_000);
+    expect(inHostTopics(said()).filter((m) => !m.content.startsWith('✅') && !m.content.startsWith('ℹ️') && !m.content.startsWith('⚠️'))).toEqual([]);
+    expect(bot.cardEdits()).toEqual([]); // at most every followUpEvery (15s)
+    await bot.advance(5_000);
+    const edited = summary()!;
+    expect(bot.cardEdits()).toHaveLength(1);
+    expect(bot.all().filter((m) => m.topic === STORM)).toHaveLength(1);
+    expect(edited).toMatch(/^🌩️ \*\*Storm: critical problems on 6 hosts\*\* .* — 4 open, 2 resolved\./);
+    expect(edited).toContain('- ✅ ~~**vm-01.example.org**~~ — #**SRE # Critical>vm-01.example.org**');
+    expect(edited).toContain('- ✅ ~~**vm-02.example.org**~~ — #**SRE # Critical>✔ vm-02.example.org**');
+    expect(edited).toContain('- **vm-05.example.org**: HTTPS is down on vm-05.example.org — #**SRE # Critical>vm-05.example.org**');
+
+    // Nothing new for the quiet period: the summary says the storm is over; the next storm is a new message.
+    await bot.advance('11m');
+    expect(summary()).toMatch(/^🌩️ \*\*Storm over\*\*: no new critical problem for 10m\. Critical problems on 6 hosts from 2026-11-23 04:00 CET to 2026-11-23 04:00 CET — 4 open, 2 resolved\./);
+    expect(bot.store.getState('runbook.storm')).toBe('');
+    said();
+    for (const [i, host] of ['p', 'q', 'r', 's'].entries()) await crit(`${host}.example.org`, 100 + i);
+    await bot.advance(1_000);
+    const next = said().filter((m) => m.topic === STORM);
+    expect(next).toHaveLength(1);
+    expect(next[0]!.card).not.toBe(card[0]!.card);
+    expect(next[0]!.content).toMatch(/^🌩️ \*\*Storm: critical problems on 4 hosts\*\*/);
+  });
+
+  test('three hosts is no storm: their advice goes out in their topics after the hold', async () => {
+    await start({}, true);
+    for (const [i, host] of ['a', 'b', 'c'].entries()) await crit(`${host}.example.org`, i);
+    await bot.advance(1_000);
+    const out = said();
+    expect(out.map((m) => m.topic).sort()).toEqual(['a.example.org', 'b.example.org', 'c.example.org']);
+    expect(out.every((m) => m.content === CLIENT_PROMPT)).toBe(true);
+  });
+
+  test('during a storm, a host not in it: its first messages wait, and go into the summary when its critical problem follows', async () => {
+    await start({}, true);
+    for (const [i, host] of ['a', 'b', 'c', 'd'].entries()) await crit(`${host}.example.org`, i);
+    await bot.advance(1_000);
+    said();
+    await bot.alert({ host: 'e.example.org', eventId: '70', triggerId: '71', trigger: 'Free disk space is less than 20% on /var', severity: 'Warning' });
+    await bot.advance(3_000);
+    expect(inHostTopics(said())).toEqual([]);
+    await crit('e.example.org', 8);
+    await bot.advance(20_000);
+    expect(inHostTopics(said())).toEqual([]);
+    expect(summary()).toContain('📋 The non-critical checklists of 1 topic of these hosts were not posted');
+    // A host that never joins gets its checklist once the longer hold is over.
+    await bot.alert({ host: 'f.example.org', eventId: '80', triggerId: '81', trigger: 'Free disk space is less than 20% on /var', severity: 'Warning' });
+    await bot.advance(5_000);
+    expect(inHostTopics(said())).toEqual([]);
+    await bot.advance(6_000);
+    expect(inHostTopics(said()).map((m) => [m.topic, m.content.slice(0, 2)])).toEqual([['f.example.org', '📋']]);
+  });
+
+  test('status cards (issue 18): none for a storm host\'s topic while the storm lasts; a lone critical topic gets its card after the hold', async () => {
+    await start({ statusCard: { enabled: true } }, true);
+    await crit('web-01.example.org', 1);
     await bot.advance(500);
-    if (said().some((m) => m.topic === 'Several hosts down')) announcedAt = i;
-  }
-  expect(announcedAt).toBe(19); // the 20th alert, 10 s after the first
+    expect(said()).toEqual([]);
+    await bot.advance(500);
+    // The advice first; the card once the advice has gone.
+    expect(said().map((m) => m.content)).toEqual([CLIENT_PROMPT]);
+    await bot.advance(1_000);
+    expect(said().map((m) => m.card)).toEqual(['status:SRE # Critical:web-01.example.org']);
+    await bot.advance('10m');
+    said();
+    for (const [i, host] of ['a', 'b', 'c', 'd', 'e'].entries()) await crit(`${host}.example.org`, 10 + i);
+    for (let k = 0; k < 5; k++) await bot.advance(1_000);
+    await bot.say('!ack on it', { topic: 'a.example.org' });
+    await bot.advance(1_000);
+    const out = said();
+    expect(out.filter((m) => m.card?.startsWith('status:'))).toEqual([]);
+    expect(inHostTopics(out).map((m) => m.content.slice(0, 17))).toEqual(['✅ Acknowledged by']);
+    expect(out.filter((m) => m.topic === STORM)).toHaveLength(1);
+  });
+
+  test('the storm survives a restart: the same summary is edited, no second one', async () => {
+    await start({}, true);
+    for (const [i, host] of ['a', 'b', 'c', 'd'].entries()) await crit(`${host}.example.org`, i);
+    await bot.advance(1_000);
+    expect(said().filter((m) => m.topic === STORM)).toHaveLength(1);
+    await bot.restart(); // a new app over the same store
+    await crit('e.example.org', 9);
+    await bot.advance(16_000);
+    expect(said().filter((m) => m.topic === STORM)).toEqual([]);
+    expect(summary()).toMatch(/critical problems on 5 hosts/);
+    expect(bot.all().filter((m) => m.topic === 'e.example.org')).toEqual([]);
+  });
+
+  test('non-critical alerts never start a storm', async () => {
+    await start({}, true);
+    for (const [i, host] of ['db-01', 'db-02', 'db-03', 'db-04', 'db-05'].entries()) await bot.alert({ host, eventId: String(300 + i), triggerId: String(400 + i), trigger: 'Disk is slow', severity: 'Warning' });
+    await bot.advance(2_000);
+    expect(said().filter((m) => m.topic === STORM)).toEqual([]);
+  });
+
+  test('the summary as it renders after 50 hosts joined and 5 resolved', async () => {
+    await start({}, true);
+    const host = (n: number) => `host-${String(n).padStart(3, '0')}.example.org`;
+    const triggers = ['Host is unreachable for 5 minutes', 'HTTPS service is down', 'PostgreSQL is not running', 'SSH service is down on this host', 'No backup for 3 days'];
+    for (let n = 1; n <= 50; n++) {
+      await crit(host(n), n, triggers[n % 5 === 0 ? 0 : n % 7 === 0 ? 3 : n % 11 === 0 ? 4 : n % 2]);
+      if (n % 3 === 0) await crit(host(n), 500 + n, triggers[2]);
+      if (n % 10 === 0) await bot.alert({ host: host(n), eventId: String(900 + n), triggerId: String(950 + n), trigger: 'Free disk space is less than 20% on /var', severity: 'Warning' });
+      await bot.advance(100, { tick: false });
+    }
+    // Five resolve: three by Zabbix's OK, two by ✔ on the topic.
+    for (const n of [2, 4, 8]) await bot.alert({ host: host(n), eventId: String(1000 + n), triggerId: String(2000 + n), trigger: triggers[n % 2], status: 'OK' });
+    for (const n of [13, 21]) await bot.moveTopic(host(n), `✔ ${host(n)}`);
+    await bot.advance(16_000);
+    const text = summary()!;
+    expect(inHostTopics(bot.all()).filter((m) => m.content.includes('Clients affected') || m.content.startsWith('📋') || m.content.startsWith('💡'))).toEqual([]);
+    expect(text).toMatch(/^🌩️ \*\*Storm: critical problems on 50 hosts\*\* .* — 45 open, 5 resolved\./);
+    expect(text.length).toBeLessThan(10_000);
+    expect(text.split('\n').filter((l) => l.startsWith('- ✅ ~~'))).toHaveLength(5);
+    expect(text).toContain('💡 **Runbook — SSH service down:**');
+    process.stdout.write(`\n--- the storm summary after 50 hosts joined and 5 resolved (${text.length} characters) ---\n${text}\n`);
+  });
 });

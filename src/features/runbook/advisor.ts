@@ -1,74 +1,114 @@
 /**
  * Brings the process's knowledge to the topic when an alert first opens: the runbook hints that
  * match it and, for a critical incident, the question whether clients must be told, in one
- * message, once per topic (and trigger, for hints) until the topic is marked resolved. Watches
- * for critical problems opening on several hosts at once and says so once, in the critical
- * stream's general topic.
+ * message, once per topic (and trigger, for hints) until the topic is marked resolved.
+ *
+ * Storms (./storm.ts): when critical problems open on more hosts than `runbook.storm.hosts`
+ * within `runbook.storm.within`, the storm's hosts' first messages — this advice, the non-critical
+ * checklists, the links to a host's earlier topic (every module says those through
+ * `firstMessage`) — are folded into one summary in the critical stream's several-hosts topic, a
+ * message edited in place (./summary.ts) as hosts join and resolve, instead of being posted topic
+ * by topic. A new critical topic's first message waits a moment in the outbox (FIRST_MESSAGE_HOLD_MS)
+ * so that the first hosts of a storm are folded too; while a storm lasts, first messages of hosts
+ * not (yet) in it wait longer (STORM_HOLD_MS). A storm ends after `runbook.storm.quiet` without a
+ * new critical problem; the next one gets a new summary.
  */
 import type { AlertEvent } from '../../pipeline/module';
 import type { BotConfig } from '../../config/schema';
-import { formatDuration } from '../../domain/duration';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { outside, topicLink } from '../../core/text';
+import { splitMessage } from '../../core/text';
 import { isResolvedTopic } from '../../domain/topics';
 import type { TopicRef } from '../../domain/incident';
-import type { AdviceStore, IncidentStore, StateStore, Transactional } from '../../store/store';
+import type { AdviceStore, IncidentStore, Outbox, StateStore, Transactional } from '../../store/store';
 import type { Speaker } from '../../zulip/speaker';
 import { matchRules, needsClientPrompt, renderAdvice } from './rules';
-import { stormLookback, stormStep, type CriticalOpen, type StormPost, type StormState } from './storm';
+import { fold, inStorm, joinStorm, startStorm, StormDetector, stormKey, stormOver, summaryDue, type Folded, type StormState } from './storm';
+import { renderSummary, type StormHost } from './summary';
 
 const STORM_KEY = 'runbook.storm';
 /** The client prompt is once per topic, whatever the trigger. */
 const ANY_TRIGGER = '';
-const MAX_TRIGGERS_PER_HOST = 3;
-/** Critical alerts arriving in a burst are looked at once the burst pauses this long… */
-const SETTLE_MS = 1_500;
-/** …or this long after its first alert at the latest. */
-const MAX_SETTLE_MS = 10_000;
+/** A first message caused by a critical problem (or said right after one) waits this long before it is sent: a storm starting meanwhile folds it. */
+export const FIRST_MESSAGE_HOLD_MS = 1_000;
+/** While a storm lasts, the first messages of hosts not in it wait this long: their critical problem often comes a little later. */
+export const STORM_HOLD_MS = 10_000;
+/** A new topic's status card is not made within this long of its critical problem opening (a storm starting then folds it). */
+const NEW_TOPIC_GRACE_MS = 250;
+/** How long after its hold a first message is still looked for in the outbox (the status card waits for it: it is the first the bot says in the topic). */
+const CARD_AFTER_MS = 5_000;
+/** A non-critical first message waits when a critical problem opened this recently. */
+const RECENT_CRITICAL_MS = 5_000;
+
+export type FirstMessageKind = 'advice' | 'checklist' | 'link';
+
+/** A topic's first message, as the modules hand it to `firstMessage`. */
+export interface FirstMessage {
+  host: string;
+  ref: TopicRef;
+  content: string;
+  kind: FirstMessageKind;
+  /** Advice: the hints' rule names, and whether the client prompt is in it. */
+  hints?: string[];
+  clients?: boolean;
+  /** Caused by a critical problem. */
+  critical?: boolean;
+}
 
 export interface RunbookAdvisorDeps {
-  store: AdviceStore & StateStore & Pick<IncidentStore, 'criticalOpensSince'> & Transactional;
+  store: AdviceStore & StateStore & Pick<IncidentStore, 'criticalOpensSince' | 'getIncident'> & Pick<Outbox, 'enqueue' | 'reschedule' | 'remove' | 'pendingFor'> & Transactional;
   speaker: Speaker;
   config: Pick<BotConfig, 'runbook' | 'streams' | 'timezone'>;
   clock: Clock;
   log: Logger;
+  /** Wakes the outbox sender (it looks at a held message's time). */
+  kick?: () => void;
 }
 
-/** A critical open with what the storm message shows about it. */
-interface OpenDetail extends CriticalOpen {
-  triggerName: string;
-  stream: string;
-  topic: string;
+/** A first message waiting in the outbox: folded if its host joins a storm before it goes. */
+interface Held {
+  host: string;
+  ref: TopicRef;
+  ids: number[];
+  until: number;
+  folded: Folded;
 }
 
 export class RunbookAdvisor {
   private storm: StormState | undefined;
-  /** When the first critical open not yet looked at arrived (at start: a restart may have cut one short). */
-  private pendingSince: number | undefined;
-  private lastCriticalAt = 0;
+  private readonly detector: StormDetector;
+  private held: Held[] = [];
+  /** When (our clock) a critical problem last opened. */
+  private lastCriticalAt = Number.NEGATIVE_INFINITY;
+  /** The storm changed since it was saved. */
+  private dirty = false;
+  /** The summary as last queued (not queued again unchanged). */
+  private lastText: string | undefined;
+  /** Hosts whose new topic's card waits during a storm (newTopicHold): since when (our clock). */
+  private readonly asked = new Map<string, number>();
+  /** When (our clock) each host's critical problem last opened, for a few seconds. */
+  private readonly criticalSeen = new Map<string, number>();
 
   constructor(private readonly deps: RunbookAdvisorDeps) {
+    const cfg = deps.config.runbook.storm;
+    this.detector = new StormDetector(cfg);
     const saved = deps.store.getState(STORM_KEY);
     try {
       this.storm = saved ? (JSON.parse(saved) as StormState) : undefined;
     } catch {
       deps.log.warn({ saved: saved?.slice(0, 200) }, 'unreadable storm state; starting afresh');
     }
-    this.pendingSince = deps.clock.now();
+    // A storm may have been building when the process stopped: count the recent opens again.
+    if (!this.storm) for (const o of deps.store.criticalOpensSince(deps.clock.now() - cfg.within)) this.detector.add({ host: o.host, at: o.at });
   }
 
-  /** Alert listener: advice for a newly opened problem; critical opens feed the storm watch. */
+  /** Alert listener: a critical open feeds the storm watch; advice for a newly opened problem. */
   onAlert({ alert, outcome, message }: AlertEvent): void {
     if (outcome.kind !== 'opened' || alert.status !== 'PROBLEM') return;
-    // Looked at by a scheduler round once the burst settles: alerts arriving together are named together.
-    if (alert.incidentClass === 'critical') {
-      const now = this.deps.clock.now();
-      this.pendingSince ??= now;
-      this.lastCriticalAt = now;
-    }
+    const critical = alert.incidentClass === 'critical';
+    if (critical) this.criticalOpened(alert.host, outcome.incident.openedAt);
     // A failure here is the pipeline's to log (module runbook, hook onAlert); store failures go on to the poller.
-    this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, {
+    this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, critical, {
       triggerName: alert.triggerName,
       host: alert.host,
       incidentClass: alert.incidentClass,
@@ -84,17 +124,127 @@ export class RunbookAdvisor {
     if (n > 0) this.deps.log.debug({ topic: from, cleared: n }, 'runbook advice marks cleared (topic resolved)');
   }
 
-  /** Scheduler round: announces a storm, appends hosts that joined it, ends it when it is over. */
-  tick(now: number): void {
-    if (this.pendingSince !== undefined) {
-      if (now - this.lastCriticalAt < SETTLE_MS && now - this.pendingSince < MAX_SETTLE_MS) return;
-      this.pendingSince = undefined;
-    } else if (!this.storm) return;
-    this.watchStorm(now);
+  /**
+   * A topic's first message (advice, a non-critical checklist, a link to the host's earlier
+   * topic): folded into the summary when its host is in the storm; else held a moment in the
+   * outbox when a storm may be starting; else said now.
+   */
+  firstMessage(m: FirstMessage): void {
+    const { store, speaker, clock } = this.deps;
+    const now = clock.now();
+    const what = foldedOf(m);
+    if (this.storm && inStorm(this.storm, m.host)) {
+      fold(this.storm, m.host, what);
+      this.dirty = true;
+      this.deps.log.debug({ ...m.ref, kind: m.kind }, 'first message folded into the storm summary');
+      return;
+    }
+    const holdMs = this.storm ? STORM_HOLD_MS : m.critical || now - this.lastCriticalAt < RECENT_CRITICAL_MS ? FIRST_MESSAGE_HOLD_MS : 0;
+    if (holdMs === 0) {
+      speaker.say(m.ref.stream, m.ref.topic, m.content, 'bulk');
+      return;
+    }
+    store.transaction(() => {
+      const ids = splitMessage(m.content).map((part) => store.enqueue({ kind: 'message', stream: m.ref.stream, topic: m.ref.topic, content: part }, now, 'bulk'));
+      for (const id of ids) store.reschedule(id, now + holdMs, 0);
+      this.held.push({ host: m.host, ref: m.ref, ids, until: now + holdMs, folded: what });
+    });
+    this.deps.kick?.();
   }
 
-  private advise(ref: TopicRef, triggerId: string, facts: Parameters<typeof matchRules>[1]): void {
-    const { store, speaker, clock, config } = this.deps;
+  /**
+   * For a message the bot keeps up to date in each new topic (the status card, which is not said
+   * through `firstMessage`): 'fold' when its host is in the storm (the summary stands for it),
+   * 'wait' while a storm may be starting (ask again), else undefined.
+   */
+  newTopicHold(host: string): 'fold' | 'wait' | undefined {
+    if (this.storm && inStorm(this.storm, host)) return 'fold';
+    const now = this.deps.clock.now();
+    const k = host.toLowerCase();
+    if (!this.storm) {
+      // Its critical problem opened a moment ago (a storm starting would fold the card), or its
+      // first message still waits in the outbox (that goes first: the card comes after it).
+      const seen = this.criticalSeen.get(k);
+      if (seen !== undefined && now - seen < NEW_TOPIC_GRACE_MS) return 'wait';
+      const first = this.held.find((h) => h.host.toLowerCase() === k && h.until + CARD_AFTER_MS > now);
+      return first && this.deps.store.pendingFor(first.ref.stream, first.ref.topic) > 0 ? 'wait' : undefined;
+    }
+    // During a storm, a host not in it waits as its first messages do (its critical problem may follow).
+    const since = this.asked.get(k) ?? now;
+    if (now - since < STORM_HOLD_MS) {
+      this.asked.set(k, since);
+      return 'wait';
+    }
+    this.asked.delete(k);
+    return undefined;
+  }
+
+  /** Whether the topic's first message still waits in the outbox (the reminder round waits for it: it goes first). */
+  holding(ref: TopicRef): boolean {
+    if (this.held.length === 0) return false;
+    const now = this.deps.clock.now();
+    const topic = ref.topic.toLowerCase();
+    const h = this.held.find((x) => x.until + CARD_AFTER_MS > now && x.ref.stream === ref.stream && x.ref.topic.toLowerCase() === topic);
+    return h !== undefined && this.deps.store.pendingFor(ref.stream, ref.topic) > 0;
+  }
+
+  /** Scheduler round: the storm's summary brought up to date, or ended after the quiet period. */
+  tick(now: number): void {
+    if (this.held.length > 0) this.held = this.held.filter((h) => h.until + CARD_AFTER_MS > now);
+    for (const [k, since] of this.asked) if (now - since > STORM_HOLD_MS) this.asked.delete(k);
+    for (const [k, at] of this.criticalSeen) if (now - at > NEW_TOPIC_GRACE_MS) this.criticalSeen.delete(k);
+    const storm = this.storm;
+    if (!storm) return;
+    const cfg = this.deps.config.runbook.storm;
+    if (stormOver(storm, now, cfg)) {
+      this.endStorm(now);
+      return;
+    }
+    if (summaryDue(storm, now, cfg)) this.updateSummary(now);
+    else if (this.dirty) this.save();
+  }
+
+  private criticalOpened(host: string, at: number): void {
+    const now = this.deps.clock.now();
+    this.lastCriticalAt = now;
+    this.criticalSeen.set(host.toLowerCase(), now);
+    const cfg = this.deps.config.runbook.storm;
+    if (this.storm && stormOver(this.storm, Math.max(now, at), cfg)) this.endStorm(now);
+    if (this.storm) {
+      if (joinStorm(this.storm, { host, at })) this.dirty = true;
+      this.foldHeld(host);
+      return;
+    }
+    const opens = this.detector.add({ host, at });
+    if (!opens) return;
+    this.storm = startStorm(opens);
+    this.detector.clear();
+    this.dirty = true;
+    this.lastText = undefined;
+    this.deps.log.info({ hosts: this.storm.announced.length, startedAt: this.storm.startedAt }, 'several hosts down: storm started; its hosts\' first messages go into the summary');
+    for (const h of this.storm.announced) this.foldHeld(h);
+  }
+
+  /** The host joined the storm: its first messages still waiting in the outbox go into the summary instead. */
+  private foldHeld(host: string): void {
+    const storm = this.storm;
+    if (!storm || this.held.length === 0) return;
+    const h = host.toLowerCase();
+    const now = this.deps.clock.now();
+    const mine = this.held.filter((x) => x.host.toLowerCase() === h && x.until > now);
+    if (mine.length === 0) return;
+    this.deps.store.transaction(() => {
+      for (const x of mine) {
+        for (const id of x.ids) this.deps.store.remove(id);
+        fold(storm, host, x.folded);
+      }
+    });
+    this.held = this.held.filter((x) => !mine.includes(x));
+    this.dirty = true;
+  }
+
+  private advise(ref: TopicRef, triggerId: string, critical: boolean, facts: Parameters<typeof matchRules>[1]): void {
+    const { store, clock, config } = this.deps;
     const rb = config.runbook;
     const hints = matchRules(rb.rules, facts);
     const prompt = needsClientPrompt(rb.clientPrompt, facts);
@@ -105,46 +255,67 @@ export class RunbookAdvisor {
       const withPrompt = prompt && store.markAdvicePosted(ref, ANY_TRIGGER, 'clients', now);
       const text = renderAdvice(withHints ? hints : [], withPrompt);
       if (!text) return;
-      speaker.say(ref.stream, ref.topic, text, 'bulk');
+      this.firstMessage({ host: facts.host, ref, content: text, kind: 'advice', hints: withHints ? hints.map((h) => h.name) : [], clients: withPrompt, critical });
       this.deps.log.info({ ...ref, triggerId, hints: withHints ? hints.map((h) => h.name) : [], clientPrompt: withPrompt }, 'runbook advice posted');
     });
   }
 
-  /** The critical opens since `since`, from the incidents' history. */
-  private criticalOpens(since: number): OpenDetail[] {
-    return this.deps.store.criticalOpensSince(since).map((o) => ({ host: o.host, at: o.at, triggerName: o.triggerName, stream: o.stream, topic: o.topic }));
+  /** The storm's hosts as the summary shows them: their critical triggers, topics, and whether all are resolved. */
+  private stormHosts(storm: StormState): StormHost[] {
+    const { store } = this.deps;
+    const byHost = new Map<string, { triggers: string[]; eventIds: string[]; topic: TopicRef }>();
+    for (const o of store.criticalOpensSince(storm.startedAt)) {
+      const k = o.host.toLowerCase();
+      const h = byHost.get(k) ?? { triggers: [], eventIds: [], topic: { stream: o.stream, topic: o.topic } };
+      byHost.set(k, h);
+      if (!h.triggers.includes(o.triggerName)) h.triggers.push(o.triggerName);
+      h.eventIds.push(o.eventId);
+      h.topic = { stream: o.stream, topic: o.topic };
+    }
+    return storm.announced.map((host) => {
+      const h = byHost.get(host.toLowerCase());
+      if (!h) return { host, triggers: [], resolved: false };
+      const resolved = h.eventIds.every((id) => store.getIncident(id)?.status === 'resolved');
+      return { host, triggers: h.triggers, topic: h.topic, resolved };
+    });
   }
 
-  private watchStorm(now: number): void {
-    const { store, speaker, config } = this.deps;
+  private updateSummary(now: number, over = false): void {
+    const storm = this.storm;
+    if (!storm) return;
+    const { config, speaker, store } = this.deps;
     const cfg = config.runbook.storm;
-    const opens = this.criticalOpens(stormLookback(this.storm, now, cfg));
-    const step = stormStep(this.storm, opens, now, cfg);
-    if (JSON.stringify(step.state) === JSON.stringify(this.storm) && !step.post) return;
+    const text = renderSummary({ state: storm, hosts: this.stormHosts(storm), within: cfg.within, timeZone: config.timezone, rules: config.runbook.rules, ...(over ? { over: { quiet: cfg.quiet } } : {}) });
     store.transaction(() => {
-      store.setState(STORM_KEY, step.state ? JSON.stringify(step.state) : '');
-      if (step.post) speaker.say(config.streams.critical, cfg.topic, renderStorm(step.post, opens, cfg.within), 'bulk');
+      const first = storm.lastPostAt === 0;
+      storm.lastPostAt = now;
+      if (text !== this.lastText) speaker.card(stormKey(storm), config.streams.critical, cfg.topic, text, 'notice');
+      this.save();
+      if (first) this.deps.log.info({ hosts: storm.announced.length, key: stormKey(storm) }, 'several hosts down: summary posted');
     });
-    if (step.post) this.deps.log.info({ kind: step.post.kind, hosts: step.post.hosts }, 'several hosts down: posted');
-    else if (!step.state) this.deps.log.info('several hosts down: storm over');
-    this.storm = step.state;
+    this.lastText = text;
+  }
+
+  private endStorm(now: number): void {
+    const storm = this.storm;
+    if (!storm) return;
+    this.updateSummary(now, true);
+    this.storm = undefined;
+    this.lastText = undefined;
+    this.deps.store.setState(STORM_KEY, '');
+    this.dirty = false;
+    this.deps.log.info({ hosts: storm.announced.length, key: stormKey(storm) }, 'several hosts down: storm over');
+  }
+
+  private save(): void {
+    this.deps.store.setState(STORM_KEY, this.storm ? JSON.stringify(this.storm) : '');
+    this.dirty = false;
   }
 }
 
-/** The storm message: each host with its critical triggers and a link to its topic. Pure. */
-export function renderStorm(post: StormPost, opens: readonly OpenDetail[], within: number): string {
-  const lines = post.hosts.map((host) => {
-    const mine = opens.filter((o) => o.host === host).sort((a, b) => a.at - b.at);
-    const names = [...new Set(mine.map((o) => outside(o.triggerName)))];
-    const shown = names.slice(0, MAX_TRIGGERS_PER_HOST).join('; ') + (names.length > MAX_TRIGGERS_PER_HOST ? `; +${names.length - MAX_TRIGGERS_PER_HOST} more` : '');
-    const where = mine.at(-1);
-    return `- **${outside(host)}**: ${shown}${where ? ` — ${topicLink(where.stream, where.topic)}` : ''}`;
-  });
-  if (post.kind === 'follow-up') {
-    return [`🌩️ More hosts in the same storm (${post.total} hosts now):`, ...lines].join('\n');
-  }
-  return [
-    `🌩️ **Critical problems on ${post.hosts.length} hosts within ${formatDuration(within)}.** That is likely one shared cause (a crashed server, the router, the network): look for it first — what fires in Zabbix, what these hosts share — and handle the likely root cause before working topic by topic; then link its topic from the others it resolves.`,
-    ...lines,
-  ].join('\n');
+function foldedOf(m: FirstMessage): Folded {
+  const where = `${m.ref.stream}\u0000${m.ref.topic}`;
+  if (m.kind === 'advice') return { ...(m.hints && m.hints.length > 0 ? { hints: m.hints } : {}), ...(m.clients ? { clients: true } : {}) };
+  if (m.kind === 'checklist') return { checklists: [where] };
+  return { links: [where] };
 }

@@ -30,7 +30,7 @@ describe('default rules (the process)', () => {
     expect(rb.clientPrompt.enabled).toBe(true);
     expect(rb.clientPrompt.exceptions).toHaveLength(3);
     expect(rb.recheck.wait).toBe(30_000);
-    expect(rb.storm).toEqual({ hosts: 3, within: 300_000, topic: 'Several hosts down', followUpEvery: 60_000 });
+    expect(rb.storm).toEqual({ hosts: 3, within: 300_000, topic: 'Several hosts down', followUpEvery: 15_000, quiet: 600_000 });
     expect(rb.rules[0]?.trigger).toBeInstanceOf(RegExp);
   });
 

@@ -10,7 +10,7 @@ import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { outside } from '../../core/text';
 import type { IncidentLifecycle, FiringCheck } from '../incidents/lifecycle';
-import { acknowledge, resolve, type Incident, type TopicRef } from '../../domain/incident';
+import { acknowledge, resolve, type Incident, type IncidentChange, type TopicRef } from '../../domain/incident';
 import { isZabbixEventId } from '../../domain/event-ids';
 import type { JobHandler } from '../../pipeline/jobs';
 import type { IncidentStore, StateStore, Transactional } from '../../store/store';
@@ -48,6 +48,16 @@ export interface ZabbixSyncDeps {
   log: Logger;
   /** Base URL of the Zabbix frontend, for links. */
   zabbixUrl: string;
+  /**
+   * Tells the modules what Zabbix changed (the pipeline's `emit`: a `zabbix` change), inside the
+   * transaction: the status card shows it.
+   */
+  publish?: (change: IncidentChange) => void;
+  /**
+   * The status card shows Zabbix's acknowledgements and resolutions (src/features/status-card/):
+   * the sync then says no line of its own for them.
+   */
+  cardShowsState?: boolean;
 }
 
 export interface SyncResult {
@@ -81,10 +91,14 @@ export class ZabbixSync {
     run: async (job) => {
       await this.deps.zabbix.acknowledge(job.eventIds, job.message);
       this.deps.log.info({ eventIds: job.eventIds }, 'acknowledged in Zabbix');
-      if (job.messageId !== undefined) this.deps.speaker.react(job.messageId, 'check');
+      this.deps.store.transaction(() => {
+        if (job.messageId !== undefined) this.deps.speaker.react(job.messageId, 'check');
+        this.tell(job, 'ack-confirmed');
+      });
     },
     reportFailure: (job, err) => {
       this.deps.log.warn({ err: err.message, eventIds: job.eventIds }, 'acknowledging in Zabbix failed; retrying');
+      this.tell(job, 'ack-failing');
       this.deps.speaker.say(
         job.stream,
         job.topic,
@@ -95,6 +109,13 @@ export class ZabbixSync {
       this.deps.speaker.say(job.stream, job.topic, `⚠️ Gave up acknowledging event ${job.eventIds.join(', ')} in Zabbix (${outside(err.message, { max: 300 })}): please acknowledge it there by hand.`);
     },
   };
+
+  /** Tells the modules how a chat acknowledgement fared in Zabbix (the status card). */
+  private tell(job: ZabbixAckJob, state: 'ack-confirmed' | 'ack-failing'): void {
+    if (!this.deps.publish) return;
+    const incidents = job.eventIds.map((id) => this.deps.store.getIncident(id)).filter((i): i is Incident => i !== undefined);
+    if (incidents.length > 0) this.deps.publish({ kind: 'zabbix', incidents, state, where: { stream: job.stream, topic: job.topic } });
+  }
 
   /** The job for a chat acknowledgement of Zabbix problems; undefined when none of them is Zabbix's. */
   static ackJob(acked: readonly Incident[], by: string, note: string | undefined, where: TopicRef, messageId?: number): ZabbixAckJob | undefined {
@@ -166,10 +187,14 @@ export class ZabbixSync {
   private apply(incident: Incident, e: ZabbixEvent, result: SyncResult): void {
     const { store, speaker, lifecycle, clock } = this.deps;
     const now = clock.now();
+    const where = { stream: incident.stream, topic: incident.topic };
+    // With the status card, a change of state only is shown there (edited), not said as a line.
+    const quiet = this.deps.cardShowsState === true;
     if (e.resolved) {
       store.transaction(() => {
-        lifecycle.save(resolve(incident, { at: now, by: 'Zabbix', resolution: 'zabbix' }), { eventId: incident.eventId, at: now, kind: 'resolved', actor: 'Zabbix', detail: 'resolved in Zabbix (sync)' });
-        speaker.say(incident.stream, incident.topic, `✅ Zabbix reports **${outside(incident.triggerName)}** (event ${incident.eventId}) resolved.`);
+        const saved = lifecycle.save(resolve(incident, { at: now, by: 'Zabbix', resolution: 'zabbix' }), { eventId: incident.eventId, at: now, kind: 'resolved', actor: 'Zabbix', detail: 'resolved in Zabbix (sync)' });
+        if (!quiet) speaker.say(incident.stream, incident.topic, `✅ Zabbix reports **${outside(incident.triggerName)}** (event ${incident.eventId}) resolved.`);
+        this.deps.publish?.({ kind: 'zabbix', incidents: [saved], state: 'resolved', by: 'Zabbix', where });
       });
       result.resolved++;
       return;
@@ -179,8 +204,9 @@ export class ZabbixSync {
       const by = ack?.user ?? 'someone';
       const note = ack?.message || undefined;
       store.transaction(() => {
-        lifecycle.save(acknowledge(incident, { at: now, by: `${by} (Zabbix)`, ...(note ? { note } : {}) }), { eventId: incident.eventId, at: now, kind: 'acknowledged', actor: `${by} (Zabbix)`, ...(note ? { detail: note } : {}) });
-        speaker.say(incident.stream, incident.topic, `👍 Acknowledged in Zabbix by ${outside(by, { max: 100 })}: **${outside(incident.triggerName)}** (event ${incident.eventId})${note ? ` — ${outside(note, { max: 1000 })}` : ''}`);
+        const saved = lifecycle.save(acknowledge(incident, { at: now, by: `${by} (Zabbix)`, ...(note ? { note } : {}) }), { eventId: incident.eventId, at: now, kind: 'acknowledged', actor: `${by} (Zabbix)`, ...(note ? { detail: note } : {}) });
+        if (!quiet) speaker.say(incident.stream, incident.topic, `👍 Acknowledged in Zabbix by ${outside(by, { max: 100 })}: **${outside(incident.triggerName)}** (event ${incident.eventId})${note ? ` — ${outside(note, { max: 1000 })}` : ''}`);
+        this.deps.publish?.({ kind: 'zabbix', incidents: [saved], state: 'acknowledged', by, ...(note ? { note } : {}), where });
       });
       result.acknowledged++;
     }
@@ -223,7 +249,8 @@ export class ZabbixSync {
       ...(e.acknowledged ? { acknowledgedAt: now, acknowledgedBy: `${e.acknowledges.at(-1)?.user ?? 'someone'} (Zabbix)` } : {}),
     };
     store.transaction(() => {
-      lifecycle.save(incident, { eventId: e.eventId, at: now, kind: 'opened', actor: 'Zabbix sync', detail: 'problem found in Zabbix; its alert post never arrived' });
+      const saved = lifecycle.save(incident, { eventId: e.eventId, at: now, kind: 'opened', actor: 'Zabbix sync', detail: 'problem found in Zabbix; its alert post never arrived' });
+      this.deps.publish?.({ kind: 'zabbix', incidents: [saved], state: 'adopted', by: 'Zabbix sync', where: { stream, topic: host } });
       speaker.say(
         stream,
         host,
