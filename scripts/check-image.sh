@@ -6,9 +6,15 @@
 #   the build stage: `npm ci` (node_modules copied from this tree: the same lock file),
 #     `npm run build` (tsconfig.build.json), `npm prune --omit=dev`, scripts/prune-native.sh;
 #   checks: no tests, benchmarks or scripts compiled in; no dev dependencies; better-sqlite3 pruned;
+#     pg-native (the PostgreSQL store, an optional dependency) built and loading, and the Dockerfile
+#     installing libpq-dev in the build stage and libpq5 in the runtime stage (apt-get cannot be
+#     replayed here);
 #   the runtime: SRE_BOT_DATA_DIR=/data-like dir, the example config (relative store path), an
 #     unreachable Zulip: /healthz answers 503 "starting" at once, dist/src/ops/healthcheck.js reads
-#     the port from the config and says unhealthy, the store lands in the data dir, SIGTERM → exit 0.
+#     the port from the config and says unhealthy, the store lands in the data dir, SIGTERM → exit 0;
+#     store.url (DATABASE_URL): an unreachable PostgreSQL is refused by libpq (exit 1, not "needs
+#     pg-native"), and with TEST_DATABASE_URL set the bot migrates a schema of its own there and
+#     stops on SIGTERM with exit 0.
 # With buildah installed and the base image in its local store, it builds the image instead
 # (buildah bud --isolation chroot: no daemon, no cgroups needed).
 set -euo pipefail
@@ -59,6 +65,12 @@ compiled_tests=$(find "$stage/dist" -name '*.test.js' | wc -l)
 for d in test bench scripts; do [[ ! -e "$stage/dist/$d" ]] || fail "dist/$d is built"; done
 for dev in typescript jest eslint ts-jest; do [[ ! -e "$stage/node_modules/$dev" ]] || fail "dev dependency $dev left in node_modules"; done
 for left in deps src build/Release/obj.target; do [[ ! -e "$stage/node_modules/better-sqlite3/$left" ]] || fail "better-sqlite3/$left left"; done
+# PostgreSQL (store.url, issue 22): the Dockerfile's apt-get lines, and pg-native kept by the prune and loading.
+build_stage=$(awk '/^FROM /{n++} n==1' Dockerfile)
+runtime_stage=$(awk '/^FROM /{n++} n>=2' Dockerfile)
+grep -E '^RUN apt-get .*install .*libpq-dev' <<<"$build_stage" >/dev/null || fail "the Dockerfile's build stage does not install libpq-dev (pg-native would not build)"
+grep -E '^RUN apt-get .*install .*libpq5' <<<"$runtime_stage" >/dev/null || fail "the Dockerfile's runtime stage does not install libpq5 (store.url would not work)"
+(cd "$stage" && node -e "require('pg-native')") || fail "pg-native does not load from the pruned node_modules"
 say "build stage: dist $(du -sh "$stage/dist" | cut -f1), node_modules $(du -sh "$stage/node_modules" | cut -f1), no tests, no dev dependencies"
 
 # Runtime stage, as the image runs it.
@@ -93,4 +105,34 @@ wait "$bot_pid" || rc=$?
 bot_pid=""
 ((rc == 0)) || { tail -5 "$stage/bot.log"; fail "SIGTERM during start-up: exit $rc"; }
 say "runtime: /healthz 503 starting from the first moment, health check reads http.port ($port): \"$out\", store in the data dir, SIGTERM during start-up → exit 0"
+
+# store.url: libpq answers (an unreachable server is refused, exit 1), and on TEST_DATABASE_URL the store opens and migrates.
+free_port=$(node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+rc=0
+pg_out=$(cd "$stage" && DATABASE_URL="postgres://sre_bot@127.0.0.1:$free_port/sre_bot?connect_timeout=3" NODE_ENV=production SRE_BOT_DATA_DIR="$stage/data" node dist/src/main.js --config bot.config.json 2>&1) || rc=$?
+[[ $rc == 1 && "$pg_out" == *"cannot open the store at postgres://"* && "$pg_out" != *"needs pg-native"* ]] || fail "store.url on an unreachable PostgreSQL: exit $rc: $(head -2 <<<"$pg_out")"
+if [[ -n "${TEST_DATABASE_URL:-}" ]] && command -v psql >/dev/null; then
+  schema="check_image_$$"
+  psql "$TEST_DATABASE_URL" -qAt -c "CREATE SCHEMA $schema" >/dev/null
+  pg_url="$TEST_DATABASE_URL$([[ $TEST_DATABASE_URL == *\?* ]] && echo '&' || echo '?')options=-c%20search_path%3D$schema"
+  (cd "$stage" && exec env DATABASE_URL="$pg_url" NODE_ENV=production LOG_FORMAT=json SRE_BOT_DATA_DIR="$stage/data" node dist/src/main.js --config bot.config.json >"$stage/bot-pg.log" 2>&1) &
+  bot_pid=$!
+  version=""
+  for _ in $(seq 100); do
+    version=$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT version FROM $schema.schema_version" 2>/dev/null || true)
+    [[ -n "$version" ]] && break
+    sleep 0.1
+  done
+  sleep 0.3
+  kill -TERM "$bot_pid"
+  rc=0
+  wait "$bot_pid" || rc=$?
+  bot_pid=""
+  psql "$TEST_DATABASE_URL" -qAt -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null
+  [[ -n "$version" ]] || { tail -5 "$stage/bot-pg.log"; fail "store.url on TEST_DATABASE_URL: no schema_version after 10 s"; }
+  ((rc == 0)) || { tail -5 "$stage/bot-pg.log"; fail "store.url on TEST_DATABASE_URL: SIGTERM → exit $rc"; }
+  say "store.url: libpq refuses an unreachable server (exit 1); on TEST_DATABASE_URL the store migrated (schema version $version), SIGTERM → exit 0"
+else
+  say "store.url: pg-native loads, libpq refuses an unreachable server (exit 1); TEST_DATABASE_URL not set: no PostgreSQL start checked"
+fi
 say "ok"

@@ -191,21 +191,28 @@ export async function minimalLatencyRun(p: LatencyParams, progress: (s: string) 
   const proc = ProcessRunner.start([MINIMAL_BOT, w.fake.url, minimal.email, minimal.apiKey], w.logPath);
   try {
     await proc.waitFor(() => proc.lines.some((l) => l.msg === 'ready'), 10_000, 'minimal bot ready');
-    const pl = plan(w, p, sampleSpecs(), false);
+    // The same `!ongoing` probes as the bot's: it answers each with a one-line message.
+    const pl = plan(w, p, sampleSpecs(), true);
     for (const a of pl.background.seed()) postAlert(w, a);
     await sleep(1000);
     progress(`stream: ${p.warmupS + p.durationS} s at ${p.ratePerS} alerts/s`);
     await paced(pl.actions);
     await sleep(1000);
     const reaction: number[] = [];
+    const ongoing: number[] = [];
     let missing = 0;
     for (const s of pl.samples) {
       if (!s.measured) continue;
-      const ms = rec.reactionLatency(s.id);
+      let ms: number | undefined;
+      if (s.kind === 'ongoing') {
+        const rel = rec.released.get(s.id);
+        const first = rec.postsInTopic(s.topic as string)[0];
+        ms = rel !== undefined && first ? first.at - rel : undefined;
+      } else ms = rec.reactionLatency(s.id);
       if (ms === undefined) missing++;
-      else reaction.push(ms);
+      else (s.kind === 'ongoing' ? ongoing : reaction).push(ms);
     }
-    return { reaction, ongoing: [], missing, ...rate(pl), minTokens: Number.NaN };
+    return { reaction, ongoing, missing, ...rate(pl), minTokens: Number.NaN };
   } finally {
     await proc.stop();
     await w.close();

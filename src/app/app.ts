@@ -112,7 +112,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   let sync: ZabbixSync | undefined;
   // Runbook advice and storms (issue 17): topics' first messages (advice, checklists, earlier-topic
   // links) go through `firstMessage`, which folds a storm's into its one summary.
-  const advisor = new RunbookAdvisor({ store, speaker, config, clock, log, kick: () => sender.kick() });
+  const advisor = new RunbookAdvisor({ store, speaker, config, clock, log, wakeAt: (at) => sender.wakeAt(at) });
   const firstMessage = (m: Parameters<RunbookAdvisor['firstMessage']>[0]) => advisor.firstMessage(m);
   const lifecycle = new IncidentLifecycle({
     ...(zabbixOn ? { firing: (incidents) => (sync ? sync.firing(incidents) : Promise.resolve(undefined)) } : {}),
@@ -240,7 +240,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       streamName,
       zabbixConfigured: zabbixOn,
       history,
-      reactions: { lifecycle, store, api, speaker, log, jobs, emoji: config.reactions.acknowledge, streams: sreStreams, alertSenders: config.alerts.senders, selfId: me.id, userName: async (id) => (await userOf(id)).fullName, publish },
+      reactions: { lifecycle, store, api, speaker, log, jobs, emoji: config.reactions.acknowledge, streams: sreStreams, alertSenders: config.alerts.senders, selfId: me.id, userName: async (id) => (await userOf(id)).fullName, publish, parse: parseAlert },
     }),
     ...(statusCards ? [statusCardModule(statusCards)] : []),
     respondersModule(responders, tz, {
@@ -273,7 +273,10 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     selfName: me.fullName,
     streamName,
     learnStream: (id, name) => directory.learn(id, name),
-    markHandled: (id) => cursor.set(id),
+    // A command answered ahead of its batch (humans first) stores no position: the batch does, in order.
+    markHandled: (id) => {
+      if (!poller.handlingAhead(id)) cursor.set(id);
+    },
     isBot: async (id) => (await userOf(id)).isBot,
     ...(metrics ? { onHookError: (module: string, hook: string) => metrics.hookErrors.inc({ module, hook }) } : {}),
   });
@@ -306,6 +309,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     log,
     // Alert posts are recognised by message id: safe to read back on start (src/zulip/event-poller.ts).
     replayable: (m) => config.alerts.senders.some((e) => e.toLowerCase() === m.senderEmail.toLowerCase()),
+    // Humans first: a read-only command is answered ahead of the alerts queued before it.
+    urgent: (m) => pipeline.readOnlyCommand(m),
     // First start on this store: what is already open in Zulip is imported from its history, up to
     // where live handling starts (later posts are the poller's).
     onFirstStart: (upTo) => {

@@ -20,7 +20,7 @@ import { parseAlert } from '../zabbix/parse-alert';
 import type { DirectMessage, Reaction, StreamMessage, TopicMove } from '../zulip/api';
 import type { EventSink } from '../zulip/event-poller';
 import type { Speaker } from '../zulip/speaker';
-import { addressedCommand, CommandRegistry, type Precondition } from './commands';
+import { addressedCommand, CommandRegistry, whereOf, type Precondition } from './commands';
 import { Dispatcher } from './dispatcher';
 import type { JobQueue } from './jobs';
 import type { BotModule, HookName, ModuleHealth } from './module';
@@ -134,6 +134,20 @@ export class Pipeline implements EventSink {
     await this.dispatcher.dispatch({ message: dm, name: cmd.name, args: cmd.args, send });
   }
 
+  /**
+   * A person's read-only command (one that runs anywhere, direct messages included: `!ongoing`,
+   * `!fr`, `!help`…): its answer depends on no earlier message, so the event poller may answer it
+   * ahead of alerts queued before it (humans first, issue 17).
+   */
+  readOnlyCommand(m: StreamMessage | DirectMessage): boolean {
+    if (m.senderId === this.deps.selfId || this.senders.has(m.senderEmail.toLowerCase())) return false;
+    const direct = !('stream' in m);
+    if (!direct && !this.sreStreams.has(m.stream)) return false;
+    const c = this.command(m.content, direct);
+    const cmd = c && this.registry.get(c.name);
+    return cmd !== undefined && whereOf(cmd, c?.args ?? '') === 'anywhere';
+  }
+
   /** The command a message asks for, if any (see addressedCommand); `?x` and bare words only when x is a command. */
   private command(content: string, direct: boolean): { name: string; args: string } | undefined {
     const c = addressedCommand(content, { ...(this.deps.selfName ? { selfName: this.deps.selfName } : {}), direct });
@@ -241,10 +255,41 @@ export class Pipeline implements EventSink {
       return;
     }
     const alert = parsed.alert;
-    const outcome = this.deps.intake.alert(alert, m);
+    // The alert's state and what the modules do about it in one transaction, one commit per alert
+    // rather than one per module (a storm's cost), as long as the hooks answer synchronously: from
+    // the first that returns a promise on, the rest run after it, each on its own. A store failure
+    // undoes it all; the poller hands the same alert again.
+    const modules = this.deps.modules;
+    let from = modules.length;
+    let waiting: Promise<void> | undefined;
+    const outcome = this.deps.transaction(() => {
+      const o = this.deps.intake.alert(alert, m);
+      for (let i = 0; i < modules.length; i++) {
+        const mod = modules[i] as BotModule;
+        try {
+          const r = mod.onAlert?.({ alert, outcome: o, message: m });
+          if (r instanceof Promise) {
+            waiting = r;
+            from = i + 1;
+            break;
+          }
+        } catch (err) {
+          if (isStoreError(err)) throw err; // to the poller: the message is handled again, not skipped
+          this.failed(mod, 'onAlert', err);
+        }
+      }
+      return o;
+    });
     this.stats.alerts++;
     if (outcome.kind === 'ignored') this.stats.ignoredOk++;
-    await this.each('onAlert', (mod) => mod.onAlert?.({ alert, outcome, message: m }));
+    if (!waiting) return;
+    try {
+      await waiting;
+    } catch (err) {
+      if (isStoreError(err)) throw err;
+      this.failed(modules[from - 1] as BotModule, 'onAlert', err);
+    }
+    await this.each('onAlert', (mod) => mod.onAlert?.({ alert, outcome, message: m }), from);
   }
 
   private publish(change: IncidentChange, jobs: JobQueue): void {
@@ -261,8 +306,8 @@ export class Pipeline implements EventSink {
   }
 
   /** Runs one hook of every module, each inside its own error boundary. */
-  private async each(hook: HookName, call: (mod: BotModule) => void | Promise<void>): Promise<void> {
-    for (const mod of this.deps.modules) {
+  private async each(hook: HookName, call: (mod: BotModule) => void | Promise<void>, from = 0): Promise<void> {
+    for (const mod of this.deps.modules.slice(from)) {
       try {
         await call(mod);
       } catch (err) {

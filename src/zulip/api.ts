@@ -79,6 +79,8 @@ export interface ZulipApi {
   register(): Promise<QueueRegistration>;
   /** Long-polls; resolves with the events (heartbeats included). */
   getEvents(queueId: string, lastEventId: number): Promise<ZulipEvent[]>;
+  /** The events after `lastEventId` without waiting (`dont_block`); none when there are none yet. */
+  getEventsNow?(queueId: string, lastEventId: number): Promise<ZulipEvent[]>;
   /** Messages after `afterId` (exclusive), oldest first, at most `limit`. */
   getMessagesAfter(afterId: number, narrow: Narrow, limit: number): Promise<{ messages: StreamMessage[]; foundNewest: boolean }>;
   /** Messages before `beforeId` (exclusive; from the newest when undefined), oldest first, at most `limit`. */

@@ -52,9 +52,25 @@ export interface EventPollerDeps {
    * read back: below the stored position a new process cannot tell which it answered.)
    */
   replayable?: (message: StreamMessage) => boolean;
+  /**
+   * Humans first (issue 17): messages that may be handled ahead of the alerts queued before them
+   * in a batch — read-only commands (`!ongoing`, `!fr`…), whose answer depends on no earlier
+   * message. Handled at once when their batch (or one fetched while a long batch is handled)
+   * arrives; the position moves past them only when the batch reaches them in order, and they are
+   * not handled again then. (A crash before that answers them again.)
+   */
+  urgent?: (message: StreamMessage | DirectMessage) => boolean;
 }
 
 const PAGE = 1000;
+/** A long batch lets the rest of the bot run (the outbox sender, the scheduler) at least this often. */
+const YIELD_EVERY_MS = 10;
+/**
+ * …and looks for new events (a person's command among them is answered at once) this often. (It
+ * also keeps a storm's answers small: one long-poll answer of 5,000 events costs more memory than
+ * its events fetched a few hundred at a time.)
+ */
+const FETCH_EVERY_MS = 100;
 /** During a catch-up, the position is stored at least every this many messages. */
 const FLUSH_EVERY = 200;
 /** How many handled message ids are remembered (to tell a late message from a replay). */
@@ -94,6 +110,10 @@ export class EventPoller {
   private readonly stored: { at: number; position: number }[] = [];
   /** This process has caught up once (the start look-back is done). */
   private started = false;
+  /** Messages handled ahead of their batch's order (`urgent`), by id, until the batch reaches them. */
+  private readonly ahead = new Set<number>();
+  /** The message being handled ahead now (its command must not store the position). */
+  private aheadNow: number | undefined;
 
   constructor(private readonly deps: EventPollerDeps) {
     this.now = deps.now ?? Date.now;
@@ -158,12 +178,38 @@ export class EventPoller {
         // Acknowledged (`last`) only as far as every event up to it was dispatched: a store
         // failure mid-batch hands the rest again.
         const byId = [...events].sort((a, b) => a.id - b.id);
-        const dispatched = new Set<ZulipEvent>();
+        // The events in the order they are handled; each is let go once handled (a storm's batch is large).
+        const order: (ZulipEvent | undefined)[] = inMessageIdOrder(byId);
+        // Event ids in id order, and those dispatched: `last` moves over the first run of dispatched ones.
+        const ids = byId.map((e) => e.id);
+        byId.length = 0;
+        const dispatched = new Set<number>();
         let acked = 0;
-        for (const event of inMessageIdOrder(byId)) {
+        // What Zulip has handed so far (events fetched while this batch is handled are added).
+        let received = Math.max(last, ids.at(-1) ?? last);
+        let yieldedAt = this.now();
+        let fetchedAt = yieldedAt;
+        await this.handleAhead(order, 0);
+        for (let i = 0; i < order.length; i++) {
+          const event = order[i] as ZulipEvent;
           await this.dispatch(event);
-          dispatched.add(event);
-          for (; acked < byId.length && dispatched.has(byId[acked] as ZulipEvent); acked++) last = Math.max(last, (byId[acked] as ZulipEvent).id);
+          order[i] = undefined;
+          dispatched.add(event.id);
+          for (; acked < ids.length && dispatched.delete(ids[acked] as number); acked++) last = Math.max(last, ids[acked] as number);
+          // A long batch (a storm) lets the sender and the scheduler run, and looks for new
+          // events: a person's command among them is answered now, not after the storm.
+          if (this.now() - yieldedAt < YIELD_EVERY_MS) continue;
+          await new Promise<void>((r) => setImmediate(r));
+          yieldedAt = this.now();
+          if (yieldedAt - fetchedAt < FETCH_EVERY_MS || i === order.length - 1 || signal.aborted) continue;
+          fetchedAt = yieldedAt;
+          const more = await this.fetchMore(queueId, received);
+          if (more.length === 0) continue;
+          const sorted = [...more].sort((a, b) => a.id - b.id);
+          received = Math.max(received, sorted.at(-1)?.id ?? received);
+          for (const e of sorted) ids.push(e.id);
+          order.push(...inMessageIdOrder(sorted));
+          await this.handleAhead(order, i + 1);
         }
         this.flush();
         this.storeFailures = 0;
@@ -174,6 +220,50 @@ export class EventPoller {
         await this.storeWait(err, signal);
       }
     }
+  }
+
+  /** The events Zulip has after `received`, without waiting (none when it cannot say now: the next poll gets them). */
+  private async fetchMore(queueId: string, received: number): Promise<ZulipEvent[]> {
+    const { api } = this.deps;
+    if (!api.getEventsNow) return [];
+    try {
+      return await api.getEventsNow(queueId, received);
+    } catch (err) {
+      this.deps.log.debug({ err: (err as Error).message }, 'looking for new events during a long batch failed; the next poll gets them');
+      return [];
+    }
+  }
+
+  /**
+   * Humans first: the urgent messages among `order[from…]` that have other messages before them
+   * are handled now (see `urgent`). A store failure leaves them to their turn.
+   */
+  private async handleAhead(order: readonly (ZulipEvent | undefined)[], from: number): Promise<void> {
+    const { urgent } = this.deps;
+    if (!urgent) return;
+    for (let i = from + 1; i < order.length; i++) {
+      const e = order[i];
+      if (!e || (e.kind !== 'message' && e.kind !== 'direct')) continue;
+      const m = e.message;
+      if (this.ahead.has(m.id) || (this.position !== undefined && m.id <= this.position) || !urgent(m)) continue;
+      this.aheadNow = m.id;
+      try {
+        if (e.kind === 'direct') await this.deps.sink.onDirectMessage(e.message);
+        else await this.deps.sink.onMessage(e.message);
+      } catch (err) {
+        if (isStoreError(err)) return; // handled in its turn, once the store writes
+        this.deps.log.error({ err, messageId: m.id }, 'message handling failed; skipped');
+      } finally {
+        this.aheadNow = undefined;
+      }
+      this.ahead.add(m.id);
+      this.deps.log.debug({ messageId: m.id }, 'command answered ahead of the alerts queued before it');
+    }
+  }
+
+  /** Whether this message is being handled ahead of its batch's order (its command stores no position: the batch does, in order). */
+  handlingAhead(messageId: number): boolean {
+    return this.aheadNow === messageId;
   }
 
   /**
@@ -294,6 +384,15 @@ export class EventPoller {
    * position (its event came after a higher id's) is handled late unless it was handled already.
    */
   private async take(message: StreamMessage | DirectMessage, handle?: () => Promise<void> | void): Promise<void> {
+    if (this.ahead.delete(message.id)) {
+      // Handled ahead of its batch (`urgent`): now the position moves past it.
+      if (this.position === undefined || message.id > this.position) {
+        this.position = message.id;
+        this.unflushed++;
+      }
+      this.remember(message.id);
+      return;
+    }
     if (this.position !== undefined && message.id <= this.position) return this.late(message, handle);
     await this.attempt(message, () => this.handleMessage(message, handle));
   }

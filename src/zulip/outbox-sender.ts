@@ -78,6 +78,8 @@ function sendKey(row: OutboxRow, piece: number): string {
 
 export class OutboxSender {
   private wake: (() => void) | undefined;
+  /** While idle: wake up at this time at the latest. */
+  private idleAt: ((at: number) => void) | undefined;
   /** Rows being sent, by id, with their lane at the time. */
   private readonly busy = new Map<number, { lane: string; done: Promise<void> }>();
   /** Requests holding a place (a send waiting for a late answer gives its place up). */
@@ -117,6 +119,14 @@ export class OutboxSender {
   }
 
   /**
+   * Something was queued to go at `at` (a held message): the sender looks then at the latest,
+   * without a look at the outbox now (a storm queues thousands).
+   */
+  wakeAt(at: number): void {
+    this.idleAt?.(at);
+  }
+
+  /**
    * Stops, after trying to send what is queued for at most `flushMs`. What is left stays queued;
    * what was on its way is looked for on the next start before it is sent again.
    */
@@ -137,15 +147,24 @@ export class OutboxSender {
   }
 
   private async idle(ms: number): Promise<void> {
+    const { clock } = this.deps;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
+      let until = clock.now() + ms;
+      let timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         resolve();
       }
       this.wake = done;
+      this.idleAt = (at) => {
+        if (at >= until) return;
+        until = at;
+        clearTimeout(timer);
+        timer = setTimeout(done, Math.max(0, at - clock.now()));
+      };
     });
     this.wake = undefined;
+    this.idleAt = undefined;
   }
 
   private async loop(): Promise<void> {

@@ -84,8 +84,8 @@ describe('reactions as actions, and the status card', () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const inTopic = () => fake.messagesIn(STREAMS.critical, HOST).filter(fromBot);
   const reminders = () => inTopic().filter((m) => m.content.includes('⏰'));
-  const cards = () => inTopic().filter((m) => m.content.startsWith('📋'));
-  const cardSaying = (text: string) => fake.waitForMessage((m) => fromBot(m) && m.subject === HOST && m.content.startsWith('📋') && m.content.includes(text), { timeoutMs: 10_000 });
+  const cards = () => inTopic().filter((m) => m.content.startsWith('🚦'));
+  const cardSaying = (text: string) => fake.waitForMessage((m) => fromBot(m) && m.subject === HOST && m.content.startsWith('🚦') && m.content.includes(text), { timeoutMs: 10_000 });
   const checked = (id: number) => fake.waitFor(() => fake.messages().find((m) => m.id === id)?.reactions.some((r) => r.user_id === w.bot.id && r.emoji_name === 'check') === true, 10_000, `✅ on message ${id}`);
   const show = (state: string, content: string) => process.stdout.write(`\n--- status card: ${state} ---\n${content}\n`);
 
@@ -113,7 +113,7 @@ describe('reactions as actions, and the status card', () => {
     const ongoing = await ask('!ongoing');
     expect(ongoing.content).toMatch(/HTTPS is down on web-09 \| [^|]+ \| yes, Ann Smith \|/);
     // Nothing said in the topic but reminders and the card (edited to show who acknowledged).
-    expect(inTopic().filter((m) => !m.content.includes('⏰') && !m.content.startsWith('📋') && !m.content.startsWith('📣'))).toEqual([]);
+    expect(inTopic().filter((m) => !m.content.includes('⏰') && !m.content.startsWith('🚦') && !m.content.startsWith('📣'))).toEqual([]);
     expect((await cardSaying('Acknowledged by **Ann Smith**')).id).toBe(cards()[0]?.id);
   });
 
@@ -153,7 +153,7 @@ describe('reactions as actions, and the status card', () => {
     expect(cards()).toHaveLength(1);
     const edits = fake.editsOf(open.id);
     expect(edits.map((e) => e.userId)).toEqual(edits.map(() => w.bot.id));
-    expect(edits.map((e) => e.after.split('\n')[0])).toEqual(['📋 **Status** — 1 open, acknowledged', '📋 **Status** — all resolved ✅']);
+    expect(edits.map((e) => e.after.split('\n')[0])).toEqual(['🚦 **Status** — 1 open, acknowledged', '🚦 **Status** — all resolved ✅']);
     expect(edits[0]?.before).toBe(open.content);
     expect(resolved.content).toContain('- Zabbix: OK (recovered) · event [9301](https://zabbix.example.org/tr_events.php?triggerid=9301&eventid=9301)');
   });
@@ -174,7 +174,7 @@ describe('reactions as actions, and the status card', () => {
     expect(resolved.id).toBe(fresh.id);
     expect(cards().map((m) => m.id)).toEqual([first.id, fresh.id]);
     expect(fake.editsOf(first.id)).toEqual([]);
-    expect(fake.editsOf(fresh.id).map((e) => e.after.split('\n')[0])).toEqual(['📋 **Status** — all resolved ✅']);
+    expect(fake.editsOf(fresh.id).map((e) => e.after.split('\n')[0])).toEqual(['🚦 **Status** — all resolved ✅']);
     expect(bot!.logs().some((l) => l.msg === 'a card can no longer be edited; posting a fresh one')).toBe(true);
   });
 });

@@ -30,6 +30,8 @@ test('ID posted, then a repeat alert: 🔁 on the new alert and no message; rest
   const checklist = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('📋'), { afterId: first.id });
   expect(checklist.subject).toBe('db-01.example.org');
   fake.post(w.ann.email, STREAMS.nonCritical, 'db-01.example.org', 'Milestone exists, tracked in lynx as sre2611dbx');
+  // The topic's status card (posted on the next tick; later changes edit it).
+  await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('🚦'), { afterId: first.id });
   await sleep(300);
   const botCountBefore = fake.messagesBy(w.bot.email).length;
 

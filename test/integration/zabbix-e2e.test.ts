@@ -154,14 +154,15 @@ test('an acknowledgement made in Zabbix stops the reminders and shows in the top
   mark(`reminder for event ${eventId} posted`);
   await zbx.acknowledge([eventId], 'acked straight in Zabbix');
   mark('acknowledged through the Zabbix API');
-  const shown = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('👍 Acknowledged in Zabbix by'), { afterId: reminder.id, timeoutMs: 30_000 });
-  mark('sync posted the Zabbix acknowledgement in the topic');
-  expect(shown.content).toContain('acked straight in Zabbix');
+  // The sync shows it on the topic's status card (edited in place, or posted afresh): no line of its own.
+  const shown = await fake.waitForMessage((m) => fromBot(m) && m.subject === env.hostName && m.content.startsWith('🚦') && ZABBIX_ACK.test(m.content) && m.content.includes('acked straight in Zabbix'), { timeoutMs: 30_000 });
+  mark('sync showed the Zabbix acknowledgement on the status card');
+  const seen = Math.max(...fake.messages().map((m) => m.id));
   await new Promise((r) => setTimeout(r, 7_000));
-  expect(fake.messagesBy(w.bot.email).filter((m) => m.id > shown.id && m.content.includes('⏰'))).toEqual([]);
+  expect(fake.messagesBy(w.bot.email).filter((m) => m.id > seen && m.content.includes('⏰'))).toEqual([]);
 
   fake.resolveTopic(STREAMS.critical, env.hostName, w.ann.email);
-  const warn = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('⚠️ This topic was marked resolved'), { afterId: shown.id });
+  const warn = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('⚠️ This topic was marked resolved'), { afterId: Math.max(seen, shown.id) });
   expect(warn.content).toContain('Zabbix says it is still firing');
   mark('topic marked ✔ while firing: the bot says Zabbix still fires');
   send(1);
@@ -192,6 +193,9 @@ async function updateAlertSent(eventId: string): Promise<void> {
   }, 60_000);
 }
 
+/** The status card's line for an acknowledgement the sync brought from Zabbix (src/features/status-card/render.ts). */
+const ZABBIX_ACK = /Acknowledged by \*\*[^*\n]+ \(Zabbix\)\*\*/;
+
 /** A quiet window after an acknowledgement, long past Zabbix's update cadence (task manager 5 s, escalator 3 s, alerter 1 s). */
 const ACK_QUIET_MS = 15_000;
 
@@ -210,13 +214,13 @@ test('acknowledgements — made in Zabbix, or by the bot through !ack — post n
   mark(`Zabbix posted PROBLEM for event ${open1!.eventid}; the bot tracks it`);
   const ackedAt = Date.now();
   await zbx.acknowledge([open1!.eventid], 'acked in Zabbix: no second PROBLEM post');
-  const shown = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('👍 Acknowledged in Zabbix by') && m.content.includes(`(event ${open1!.eventid})`), { afterId: first.id, timeoutMs: 30_000 });
+  const shown = await fake.waitForMessage((m) => fromBot(m) && m.content.startsWith('🚦') && m.content.includes(` · event ${open1!.eventid}\n`) && ZABBIX_ACK.test(m.content) && m.content.includes('acked in Zabbix: no second PROBLEM post'), { timeoutMs: 30_000 });
   await updateAlertSent(open1!.eventid);
   mark(`Zabbix ran the media type for the update ${((Date.now() - ackedAt) / 1000).toFixed(1)}s after the API acknowledgement; nothing posted`);
   await new Promise((r) => setTimeout(r, Math.max(0, ackedAt + ACK_QUIET_MS - Date.now())));
   expect(postsAbout(open1!.eventid, base).map((m) => m.id)).toEqual([first.id]);
   expect(shown.content).toContain('acked in Zabbix: no second PROBLEM post');
-  mark(`${ACK_QUIET_MS / 1000}s after the Zabbix acknowledgement: still one Zabbix post for the event, and the bot's 👍 line`);
+  mark(`${ACK_QUIET_MS / 1000}s after the Zabbix acknowledgement: still one Zabbix post for the event, and the bot's status card shows it`);
   await cleared();
   await fake.waitForMessage((m) => m.sender_email === w.zabbix.email && m.content.startsWith('OK (') && m.content.includes(`&eventid=${open1!.eventid})`), { afterId: first.id, timeoutMs: 60_000 });
 

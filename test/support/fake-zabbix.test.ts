@@ -35,6 +35,7 @@ test('event.get answers the events asked for, in the shape the adapter validates
       severity: 'High',
       acknowledged: false,
       resolved: false,
+      suppressed: false,
       hosts: [{ hostId: '1100', host: 'web-01.example.org', name: 'web-01.example.org' }],
       acknowledges: [],
     },

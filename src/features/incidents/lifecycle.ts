@@ -55,7 +55,7 @@ export interface LifecycleDeps {
   /** Messages still queued for a topic: a rename waits for them (they would open the old topic again). */
   pendingFor?: (stream: string, topic: string) => number;
   /** Says a topic's first message; during a storm its hosts' go into the storm summary (src/features/runbook). Default: said. */
-  firstMessage?: (m: { host: string; ref: TopicRef; content: string; kind: 'link'; critical?: boolean }) => void;
+  firstMessage?: (m: { host: string; ref: TopicRef; content: string; kind: 'link' }) => void;
 }
 
 export class IncidentLifecycle {
@@ -191,7 +191,7 @@ export class IncidentLifecycle {
     if (!earlier) return;
     const when = formatDuration(this.deps.clock.now() - earlier.openedAt);
     const content = `🔁 New problem on **${neutralizeMentions(i.host)}**; tracking it here. Earlier incidents for this host: ${topicLink(earlier.stream, earlier.topic)} (latest: ${neutralizeMentions(earlier.triggerName)}, ${when} ago, ${earlier.status}).`;
-    if (this.deps.firstMessage) this.deps.firstMessage({ host: i.host, ref: { stream: i.stream, topic: i.topic }, content, kind: 'link', critical: i.incidentClass === 'critical' });
+    if (this.deps.firstMessage) this.deps.firstMessage({ host: i.host, ref: { stream: i.stream, topic: i.topic }, content, kind: 'link' });
     else this.deps.speaker.say(i.stream, i.topic, content, 'bulk');
   }
 

@@ -79,7 +79,7 @@ test('👀 on a reminder (the bot\'s message) acknowledges every open incident o
 test('on the status card too; a second reaction finds nothing left to acknowledge and adds no ✅', async () => {
   const bot = await inProcessBot();
   await twoAlerts(bot);
-  const card = bot.botMessages().find((m) => m.content.startsWith('📋'))!;
+  const card = bot.botMessages().find((m) => m.content.startsWith('🚦'))!;
   await bot.react(card.id, 'working_on_it');
   expect(bot.store.incidentsInTopic({ stream: 'SRE # Critical', topic: TOPIC }, { openOnly: true }).every((i) => i.status === 'acknowledged')).toBe(true);
   await bot.react(card.id, 'eyes', { as: 'bob' });
@@ -140,4 +140,18 @@ test('reactions.acknowledge configures the emoji', async () => {
   await bot.react(a.id, 'working_on_it');
   await bot.react(b.id, 'fire');
   expect(['7001', '7002'].map((id) => bot.store.getIncident(id)?.status)).toEqual(['open', 'acknowledged']);
+});
+
+test('an earlier repeat post of the event counts as its alert post; an OK post acknowledges nothing', async () => {
+  const bot = await inProcessBot();
+  await bot.alert({ eventId: '7001', triggerId: '501', trigger: 'HTTPS is down on web-01' });
+  const repeat = await bot.alert({ eventId: '7001', triggerId: '501', trigger: 'HTTPS is down on web-01' });
+  await bot.alert({ eventId: '7001', triggerId: '501', trigger: 'HTTPS is down on web-01' }); // the newest post now
+  await bot.alert({ eventId: '7002', triggerId: '502', trigger: 'SSH service is down on web-01' });
+  const ok = await bot.alert({ eventId: '7009', triggerId: '509', trigger: 'Ping loss on web-01', status: 'OK' });
+  await bot.react(ok.id, 'working_on_it');
+  expect(['7001', '7002'].map((id) => bot.store.getIncident(id)?.status)).toEqual(['open', 'open']);
+  await bot.react(repeat.id, 'working_on_it');
+  expect(['7001', '7002'].map((id) => bot.store.getIncident(id)?.status)).toEqual(['acknowledged', 'open']);
+  expect(bot.reactions()).toEqual([{ messageId: repeat.id, emojiName: 'check' }]);
 });

@@ -14,6 +14,7 @@
  * and covers every message the bot ever posted, with nothing to remember per topic.
  */
 import type { Logger } from '../../core/log';
+import type { ParseResult } from '../../domain/alert';
 import type { IncidentChange, TopicRef } from '../../domain/incident';
 import type { JobHandler, JobQueue } from '../../pipeline/jobs';
 import type { ReactionEvent } from '../../pipeline/module';
@@ -44,6 +45,8 @@ export interface ReactionAckDeps {
   alertSenders: readonly string[];
   selfId: number;
   userName: (id: number) => Promise<string | undefined>;
+  /** Reads an alert post (src/zabbix/parse-alert.ts): a repeat post of the event names it too. */
+  parse?: (content: string) => ParseResult;
   /** Tells every module what changed (the pipeline's `emit`, inside the transaction): the Zabbix job, the status card. */
   publish: (change: IncidentChange) => void;
 }
@@ -61,9 +64,12 @@ function target(d: ReactionAckDeps, m: StreamMessage): { ref: TopicRef; eventId?
   const ref = { stream: m.stream, topic: m.topic };
   if (m.senderId === d.selfId) return { ref };
   if (!d.alertSenders.some((s) => s.toLowerCase() === m.senderEmail.toLowerCase())) return undefined;
-  // The incident this post opened or repeated (incidents follow their topic, so it is here).
+  // The incident this post opened or last repeated (incidents follow their topic, so it is here);
+  // else the event an earlier repeat post names (an OK post acknowledges nothing).
   const own = d.store.incidentsInTopic(ref).find((i) => i.openedMessageId === m.id || i.lastAlertMessageId === m.id);
-  return own ? { ref, eventId: own.eventId } : undefined;
+  if (own) return { ref, eventId: own.eventId };
+  const parsed = d.parse?.(m.content);
+  return parsed?.ok && parsed.alert.status === 'PROBLEM' ? { ref, eventId: parsed.alert.eventId } : undefined;
 }
 
 export function reactionAckJob(d: ReactionAckDeps): JobHandler<ReactionAckJob> {

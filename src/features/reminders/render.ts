@@ -29,7 +29,7 @@ export function renderWarning(w: WarningDue, i: Incident, now: number, timeZone:
   const cls = CLASS_LABEL[i.incidentClass].toLowerCase();
   const verb = w.deadline === 'acknowledge' ? 'acknowledged' : 'resolved';
   const within = formatDuration(w.deadlineAt - i.openedAt);
-  if (w.level === 100 && w.deadlineAt > now) {
+  if (w.level === 100 && w.deadlineAt - now >= 1_000) {
     // Coalesced with the topic's round a little ahead of the deadline (see coalesceWindow).
     return `🚨 **SLA breach in ${formatDuration(w.deadlineAt - now)}**: ${name(i)} (${cls}, event ${i.eventId}) is not ${verb} and its ${within} deadline is ${formatTime(w.deadlineAt, timeZone)}.`;
   }

@@ -24,8 +24,6 @@ async function alert(a: AlertInput): Promise<Reply[]> {
 
 /** What the bot said since the last look. */
 const said = (): Reply[] => bot.replies();
-/** One scheduler round at the current time. */
-const tick = () => bot.app.tick(bot.clock.now());
 
 const hints = (out: { content: string }[]) => out.filter((m) => m.content.includes('💡'));
 

@@ -29,7 +29,7 @@ import { renderSummary, type StormHost } from './summary';
 const STORM_KEY = 'runbook.storm';
 /** The client prompt is once per topic, whatever the trigger. */
 const ANY_TRIGGER = '';
-/** A first message caused by a critical problem (or said right after one) waits this long before it is sent: a storm starting meanwhile folds it. */
+/** A topic's first message waits this long in the outbox before it is sent: a storm starting meanwhile folds it. */
 export const FIRST_MESSAGE_HOLD_MS = 1_000;
 /** While a storm lasts, the first messages of hosts not in it wait this long: their critical problem often comes a little later. */
 export const STORM_HOLD_MS = 10_000;
@@ -37,8 +37,6 @@ export const STORM_HOLD_MS = 10_000;
 const NEW_TOPIC_GRACE_MS = 250;
 /** How long after its hold a first message is still looked for in the outbox (the status card waits for it: it is the first the bot says in the topic). */
 const CARD_AFTER_MS = 5_000;
-/** A non-critical first message waits when a critical problem opened this recently. */
-const RECENT_CRITICAL_MS = 5_000;
 
 export type FirstMessageKind = 'advice' | 'checklist' | 'link';
 
@@ -51,8 +49,6 @@ export interface FirstMessage {
   /** Advice: the hints' rule names, and whether the client prompt is in it. */
   hints?: string[];
   clients?: boolean;
-  /** Caused by a critical problem. */
-  critical?: boolean;
 }
 
 export interface RunbookAdvisorDeps {
@@ -61,8 +57,8 @@ export interface RunbookAdvisorDeps {
   config: Pick<BotConfig, 'runbook' | 'streams' | 'timezone'>;
   clock: Clock;
   log: Logger;
-  /** Wakes the outbox sender (it looks at a held message's time). */
-  kick?: () => void;
+  /** Tells the outbox sender when a held message is due (it looks then at the latest). */
+  wakeAt?: (at: number) => void;
 }
 
 /** A first message waiting in the outbox: folded if its host joins a storm before it goes. */
@@ -105,10 +101,9 @@ export class RunbookAdvisor {
   /** Alert listener: a critical open feeds the storm watch; advice for a newly opened problem. */
   onAlert({ alert, outcome, message }: AlertEvent): void {
     if (outcome.kind !== 'opened' || alert.status !== 'PROBLEM') return;
-    const critical = alert.incidentClass === 'critical';
-    if (critical) this.criticalOpened(alert.host, outcome.incident.openedAt);
+    if (alert.incidentClass === 'critical') this.criticalOpened(alert.host, outcome.incident.openedAt);
     // A failure here is the pipeline's to log (module runbook, hook onAlert); store failures go on to the poller.
-    this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, critical, {
+    this.advise({ stream: message.stream, topic: message.topic }, alert.triggerId, {
       triggerName: alert.triggerName,
       host: alert.host,
       incidentClass: alert.incidentClass,
@@ -127,10 +122,10 @@ export class RunbookAdvisor {
   /**
    * A topic's first message (advice, a non-critical checklist, a link to the host's earlier
    * topic): folded into the summary when its host is in the storm; else held a moment in the
-   * outbox when a storm may be starting; else said now.
+   * outbox (a storm starting meanwhile folds it), longer while a storm lasts.
    */
   firstMessage(m: FirstMessage): void {
-    const { store, speaker, clock } = this.deps;
+    const { store, clock } = this.deps;
     const now = clock.now();
     const what = foldedOf(m);
     if (this.storm && inStorm(this.storm, m.host)) {
@@ -139,17 +134,13 @@ export class RunbookAdvisor {
       this.deps.log.debug({ ...m.ref, kind: m.kind }, 'first message folded into the storm summary');
       return;
     }
-    const holdMs = this.storm ? STORM_HOLD_MS : m.critical || now - this.lastCriticalAt < RECENT_CRITICAL_MS ? FIRST_MESSAGE_HOLD_MS : 0;
-    if (holdMs === 0) {
-      speaker.say(m.ref.stream, m.ref.topic, m.content, 'bulk');
-      return;
-    }
+    const holdMs = this.storm ? STORM_HOLD_MS : FIRST_MESSAGE_HOLD_MS;
     store.transaction(() => {
       const ids = splitMessage(m.content).map((part) => store.enqueue({ kind: 'message', stream: m.ref.stream, topic: m.ref.topic, content: part }, now, 'bulk'));
       for (const id of ids) store.reschedule(id, now + holdMs, 0);
       this.held.push({ host: m.host, ref: m.ref, ids, until: now + holdMs, folded: what });
     });
-    this.deps.kick?.();
+    this.deps.wakeAt?.(now + holdMs);
   }
 
   /**
@@ -243,7 +234,7 @@ export class RunbookAdvisor {
     this.dirty = true;
   }
 
-  private advise(ref: TopicRef, triggerId: string, critical: boolean, facts: Parameters<typeof matchRules>[1]): void {
+  private advise(ref: TopicRef, triggerId: string, facts: Parameters<typeof matchRules>[1]): void {
     const { store, clock, config } = this.deps;
     const rb = config.runbook;
     const hints = matchRules(rb.rules, facts);
@@ -255,7 +246,7 @@ export class RunbookAdvisor {
       const withPrompt = prompt && store.markAdvicePosted(ref, ANY_TRIGGER, 'clients', now);
       const text = renderAdvice(withHints ? hints : [], withPrompt);
       if (!text) return;
-      this.firstMessage({ host: facts.host, ref, content: text, kind: 'advice', hints: withHints ? hints.map((h) => h.name) : [], clients: withPrompt, critical });
+      this.firstMessage({ host: facts.host, ref, content: text, kind: 'advice', hints: withHints ? hints.map((h) => h.name) : [], clients: withPrompt });
       this.deps.log.info({ ...ref, triggerId, hints: withHints ? hints.map((h) => h.name) : [], clientPrompt: withPrompt }, 'runbook advice posted');
     });
   }

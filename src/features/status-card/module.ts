@@ -168,7 +168,8 @@ export class StatusCards {
     // Once the card store has what was queued, the queued text is not needed any more.
     if (this.queued.get(key) === delivered) this.queued.delete(key);
     if (content === (this.queued.get(key) ?? delivered)) return;
-    speaker.card(key, ref.stream, ref.topic, content);
+    // Behind replies and reminders (they notify; the ✅ of a reaction goes with the replies).
+    speaker.card(key, ref.stream, ref.topic, content, 'bulk');
     this.queued.set(key, content);
   }
 

@@ -12,7 +12,7 @@ const ctx = (p: Partial<CardContext> = {}): CardContext => ({ sla: config.sla, t
 test('open: class, SLA deadline in the team time zone, not acknowledged, Zabbix with the event link, how to acknowledge', () => {
   expect(renderCard([base], ctx())).toBe(
     [
-      '📋 **Status** — 1 open, **1 not acknowledged**',
+      '🚦 **Status** — 1 open, **1 not acknowledged**',
       '',
       `🔴 **HTTPS is down on web-01** · High on web-01 · event 7001`,
       '- Critical · opened 2026-11-23 10:00 CET · SLA: resolve by 2026-11-24 02:00 CET',
@@ -34,7 +34,7 @@ test('acknowledged, handled, snoozed, with its GitLab issue and a linked topic',
   }));
   expect(text).toBe(
     [
-      '📋 **Status** — 1 open, acknowledged',
+      '🚦 **Status** — 1 open, acknowledged',
       '',
       `🟡 **HTTPS is down on web-01** · High on web-01 · event 7001`,
       '- Critical · opened 2026-11-23 10:00 CET · SLA: resolve by 2026-11-24 02:00 CET',
@@ -66,7 +66,7 @@ test('resolved: the SLA verdict, who and how; earlier resolved incidents in a li
   const older: Incident = { ...base, eventId: '6990', triggerName: 'Disk full', status: 'resolved', resolvedBy: 'Zabbix', resolvedAt: OPENED - 3_600_000, resolution: 'ok-alert', link: '' };
   expect(renderCard([older, done], ctx())).toBe(
     [
-      '📋 **Status** — all resolved ✅',
+      '🚦 **Status** — all resolved ✅',
       '',
       `✅ **HTTPS is down on web-01** · High on web-01 · event 7001`,
       '- Critical · resolved after 1h 05m, within the 16h 00m',

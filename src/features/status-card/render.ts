@@ -127,7 +127,7 @@ export function renderCard(incidents: readonly Incident[], c: CardContext): stri
     open.length === 0
       ? 'all resolved ✅'
       : `${open.length} open${unacked > 0 ? `, **${unacked} not acknowledged**` : ', acknowledged'}`;
-  const lines = [`📋 **Status** — ${summary}`];
+  const lines = [`🚦 **Status** — ${summary}`];
   for (const i of open.slice(0, MAX_OPEN)) lines.push('', ...block(i, c));
   if (open.length > MAX_OPEN) lines.push('', `… and ${open.length - MAX_OPEN} more open here (\`!ongoing\` lists them).`);
   if (open.length === 0 && resolved[0]) {

@@ -22,7 +22,7 @@ test('one card per topic: posted at the first incident, edited through acknowled
   await bot.alert({ eventId: '7001', trigger: 'HTTPS is down on web-01' });
   expect(cards(bot)).toEqual([]); // rendered on the tick
   await settle(bot);
-  expect(cards(bot)).toEqual([expect.objectContaining({ stream: CRIT, topic: TOPIC, card: KEY, content: expect.stringMatching(/^📋 \*\*Status\*\* — 1 open, \*\*1 not acknowledged\*\*/) })]);
+  expect(cards(bot)).toEqual([expect.objectContaining({ stream: CRIT, topic: TOPIC, card: KEY, content: expect.stringMatching(/^🚦 \*\*Status\*\* — 1 open, \*\*1 not acknowledged\*\*/) })]);
 
   await bot.alert({ eventId: '7002', triggerId: '502', trigger: 'SSH service is down on web-01' });
   await bot.alert({ eventId: '7002', triggerId: '502', trigger: 'SSH service is down on web-01' }); // repeated
@@ -49,7 +49,7 @@ test('one card per topic: posted at the first incident, edited through acknowled
 
   await bot.say('!resolve fixed the LB', { topic: TOPIC });
   await settle(bot);
-  expect(latest(bot)).toMatch(/^📋 \*\*Status\*\* — all resolved ✅/);
+  expect(latest(bot)).toMatch(/^🚦 \*\*Status\*\* — all resolved ✅/);
   expect(latest(bot)).toContain('(`!resolve`)');
   expect(cards(bot)).toHaveLength(1); // still the one message
 });
@@ -58,7 +58,7 @@ test('a ✔ rename keeps the card (it moved with its topic); a new topic of the 
   const bot = await inProcessBot();
   await bot.alert({ eventId: '7001' });
   await settle(bot);
-  const first = bot.botMessages().find((m) => m.content.startsWith('📋'))!;
+  const first = bot.botMessages().find((m) => m.content.startsWith('🚦'))!;
   await bot.moveTopic(TOPIC, `✔ ${TOPIC}`);
   await settle(bot);
   expect(bot.store.getCard(KEY)).toMatchObject({ messageId: first.id, topic: `✔ ${TOPIC}` });
@@ -81,7 +81,7 @@ test('reopened (the ✔ taken off): the card shows it open again', async () => {
   await settle(bot);
   await bot.moveTopic(`✔ ${TOPIC}`, TOPIC);
   await settle(bot);
-  expect(latest(bot)).toMatch(/^📋 \*\*Status\*\* — 1 open, \*\*1 not acknowledged\*\*/);
+  expect(latest(bot)).toMatch(/^🚦 \*\*Status\*\* — 1 open, \*\*1 not acknowledged\*\*/);
   expect(cards(bot)).toHaveLength(1);
 });
 
