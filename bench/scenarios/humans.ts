@@ -3,10 +3,11 @@
  * settings (SLAs at their defaults: no reminder falls due in the minutes measured), while people
  * ask the bot things. Measured:
  * - reply delivered: from the person's message being posted into the fake to the bot's reply
- *   (its first part) arriving at the fake, for commands posted every 250 ms from the storm's
+ *   (its first part) arriving at the fake, for commands posted every 400 ms from the storm's
  *   start until a second after the bot handled the last alert (`!fr`, one short message; every
- *   8th a `!ongoing`, three parts with thousands open) — each in its own topic of SRE - General.
- *   The probes stay inside the bot's rate limit (burst 20 + 150/min) with what else it sends;
+ *   10th a `!ongoing`, three parts with thousands open) — each in its own topic of SRE - General.
+ *   The probes stay inside the bot's rate limit (burst 20 + 150/min) with what else it sends
+ *   (more would measure the rate limit, which holds every reply back alike);
  * - the bot's outbox depth when it handled the storm's last alert (its SQLite file, read then);
  * - bot messages posted in the 10 minutes after the storm began, replies left out: what the fake
  *   received in the observed window (`observeS` after the last alert) plus what is still queued
@@ -52,7 +53,8 @@ export interface HumansRun {
   peakRssMb: number;
 }
 
-const PROBE_EVERY_MS = 250;
+/** 2.5 commands a second, one in ten a `!ongoing` (three parts): ≈ 3 sends a second, within the burst of 20 and 150/min for the storm's few seconds. */
+const PROBE_EVERY_MS = 400;
 
 interface Probe {
   topic: string;
@@ -66,7 +68,7 @@ async function probe(w: World, until: () => boolean): Promise<Probe[]> {
   for (let k = 1; !until(); k++) {
     const topic = `probe ${k}`;
     const postedAt = performance.now();
-    w.fake.post(w.ann.email, STREAMS.general, topic, k % 8 === 0 ? '!ongoing' : '!fr');
+    w.fake.post(w.ann.email, STREAMS.general, topic, k % 10 === 0 ? '!ongoing' : '!fr');
     probes.push({ topic, postedAt });
     const wait = start + k * PROBE_EVERY_MS - performance.now();
     if (wait > 0) await sleep(wait);

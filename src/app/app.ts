@@ -261,7 +261,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
   runner = new JobRunner({ store, clock, log, handlers: modules.flatMap((m) => m.jobs ?? []), ...(metrics ? { onFailure: (kind: string) => metrics.jobFailures.inc({ kind }) } : {}) });
   const pipeline: Pipeline = new Pipeline({
     modules,
-    intake: createIntake({ store, sla: config.sla, clock, log, speaker }),
+    intake: createIntake({ store, sla: config.sla, clock, log, speaker, parse: parseAlert }),
     streams: sreStreams,
     alertSenders: config.alerts.senders,
     clock,
@@ -290,9 +290,14 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     log,
     timeZone: tz,
     say: (text) => speaker.say(config.streams.general, storeNotices, text),
-    sayDirect: async (text) => {
+    sayDirect: async (text, key) => {
+      // With its own send key, looked for first: an answer lost on the way never posts it twice.
+      if (key !== undefined && api.sentKeys) {
+        limiter.take();
+        if ((await api.sentKeys({ stream: config.streams.general, topic: storeNotices }, me.email, 50)).has(key)) return;
+      }
       limiter.take();
-      await api.sendStreamMessage(config.streams.general, storeNotices, text);
+      await api.sendStreamMessage(config.streams.general, storeNotices, text, key);
     },
   });
   const sink = {
@@ -300,6 +305,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     onTopicMove: (m: Parameters<Pipeline['onTopicMove']>[0]) => storeWatch.intake(() => pipeline.onTopicMove(m)),
     onDirectMessage: (m: Parameters<Pipeline['onDirectMessage']>[0]) => storeWatch.intake(() => pipeline.onDirectMessage(m)),
     onReaction: (r: Parameters<Pipeline['onReaction']>[0]) => storeWatch.intake(() => pipeline.onReaction(r)),
+    onMessageEdit: (e: Parameters<Pipeline['onMessageEdit']>[0]) => storeWatch.intake(() => pipeline.onMessageEdit(e)),
+    onMessagesDeleted: (ids: number[]) => storeWatch.intake(() => pipeline.onMessagesDeleted(ids)),
   };
   const poller = new EventPoller({
     api,

@@ -29,6 +29,13 @@ import type { BotModule, HookName, ModuleHealth } from './module';
 export interface Intake {
   /** Stores what the alert does to its incident. */
   alert(alert: ZabbixAlert, message: StreamMessage): AlertOutcome;
+  /**
+   * A tracked alert post edited: what it says now, applied as if posted (an edit to OK resolves).
+   * Undefined when the message is no tracked alert post.
+   */
+  alertEdited(messageId: number, content: string): { alert: ZabbixAlert; outcome: AlertOutcome; message: StreamMessage } | undefined;
+  /** Tracked alert posts deleted: their open incidents are resolved (said in the topic). */
+  alertsDeleted(messageIds: readonly number[]): void;
   /** A post from an alert sender that is not a readable alert: said in its topic, never dropped silently. */
   unreadable(message: StreamMessage, reason: string): void;
   /** Follows a topic rename or move; returns the incidents that moved (stored under `to`). */
@@ -146,6 +153,18 @@ export class Pipeline implements EventSink {
     const c = this.command(m.content, direct);
     const cmd = c && this.registry.get(c.name);
     return cmd !== undefined && whereOf(cmd, c?.args ?? '') === 'anywhere';
+  }
+
+  /** An alert post edited (e.g. to OK): handled as what it says now; modules hear it as an alert. */
+  async onMessageEdit(edit: { messageId: number; content: string; byUserId?: number }): Promise<void> {
+    if (edit.byUserId === this.deps.selfId) return; // the bot's own edits (its cards)
+    const r = this.deps.intake.alertEdited(edit.messageId, edit.content);
+    if (!r) return;
+    await this.each('onAlert', (mod) => mod.onAlert?.(r));
+  }
+
+  async onMessagesDeleted(messageIds: number[]): Promise<void> {
+    this.deps.intake.alertsDeleted(messageIds);
   }
 
   /** The command a message asks for, if any (see addressedCommand); `?x` and bare words only when x is a command. */

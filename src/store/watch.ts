@@ -22,8 +22,8 @@ export interface StoreWatchDeps {
   log: Logger;
   /** Says a line in the general stream through the outbox; throws when the store cannot take it. */
   say(text: string): void;
-  /** Says it straight through the Zulip API. */
-  sayDirect(text: string): Promise<void>;
+  /** Says it straight through the Zulip API; `key` (hex) makes a retry find it rather than post it twice. */
+  sayDirect(text: string, key?: string): Promise<void>;
   /** For the times in chat. */
   timeZone: string;
   /** How often the file on disk is compared with the open one (default 5 s). */
@@ -156,7 +156,7 @@ export class StoreWatch {
       if (!isStoreError(err)) this.deps.log.warn({ err: (err as Error).message }, 'could not queue the store notice');
     }
     o.sending = true;
-    this.deps.sayDirect(text).then(
+    this.deps.sayDirect(text, o.since.toString(16)).then(
       () => {
         o.announced = true;
         o.sending = false;

@@ -46,6 +46,10 @@ export type ZulipEvent =
   | { id: number; kind: 'message'; message: StreamMessage }
   | { id: number; kind: 'direct'; message: DirectMessage }
   | { id: number; kind: 'topic-move'; move: TopicMove }
+  /** A message's content edited (not a re-render). */
+  | { id: number; kind: 'edit'; edit: { messageId: number; content: string; byUserId?: number } }
+  /** Messages deleted. */
+  | { id: number; kind: 'delete'; messageIds: number[] }
   | { id: number; kind: 'reaction'; reaction: Reaction }
   | { id: number; kind: 'heartbeat' }
   | { id: number; kind: 'other'; type: string };

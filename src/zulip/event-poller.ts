@@ -15,6 +15,10 @@ export interface EventSink {
   onDirectMessage(message: DirectMessage): Promise<void> | void;
   /** An emoji reaction added or removed (no message of its own: the position does not move). */
   onReaction?(reaction: Reaction): Promise<void> | void;
+  /** A message's content edited (an alert post edited to OK). */
+  onMessageEdit?(edit: { messageId: number; content: string; byUserId?: number }): Promise<void> | void;
+  /** Messages deleted (an alert post deleted). */
+  onMessagesDeleted?(messageIds: number[]): Promise<void> | void;
 }
 
 /** Where the last processed message id is kept. */
@@ -70,7 +74,7 @@ const YIELD_EVERY_MS = 10;
  * also keeps a storm's answers small: one long-poll answer of 5,000 events costs more memory than
  * its events fetched a few hundred at a time.)
  */
-const FETCH_EVERY_MS = 100;
+const FETCH_EVERY_MS = 50;
 /** During a catch-up, the position is stored at least every this many messages. */
 const FLUSH_EVERY = 200;
 /** How many handled message ids are remembered (to tell a late message from a replay). */
@@ -342,6 +346,16 @@ export class EventPoller {
   private async dispatch(event: ZulipEvent): Promise<void> {
     if (event.kind === 'message') return this.take(event.message);
     if (event.kind === 'direct') return this.take(event.message, () => this.deps.sink.onDirectMessage(event.message));
+    if (event.kind === 'edit' || event.kind === 'delete') {
+      // Like a topic move: no message of its own; acknowledged with the batch.
+      try {
+        if (event.kind === 'edit') await this.deps.sink.onMessageEdit?.(event.edit);
+        else await this.deps.sink.onMessagesDeleted?.(event.messageIds);
+      } catch (err) {
+        if (isStoreError(err)) throw err;
+        this.deps.log.error({ err, eventId: event.id }, `message ${event.kind} handling failed; skipped`);
+      }
+    }
     if (event.kind === 'topic-move') {
       try {
         await this.deps.sink.onTopicMove(event.move);

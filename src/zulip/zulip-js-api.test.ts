@@ -123,6 +123,8 @@ test('the queue carries people\'s reactions: register asks for `reaction` events
   // Zulip before 3.0 sent only the `user` object; a reaction without any user is not one.
   expect(toEvent({ id: 7, type: 'reaction', op: 'add', message_id: 5, emoji_name: 'eyes', user: { user_id: 9, email: 'x@y' } })).toEqual({ id: 7, kind: 'reaction', reaction: { op: 'add', messageId: 5, emojiName: 'eyes', userId: 9 } });
   expect(toEvent({ id: 8, type: 'reaction', op: 'add', message_id: 5, emoji_name: 'eyes' })).toEqual({ id: 8, kind: 'other', type: 'reaction' });
-  // The bot's own content edits come back as update_message events without a topic change: not a move.
-  expect(toEvent({ id: 9, type: 'update_message', message_id: 5, message_ids: [5], stream_id: 1, orig_content: 'a', content: 'b' })).toEqual({ id: 9, kind: 'other', type: 'update_message' });
+  // Content edits (the bot's own card edits too) come back as update_message events without a topic change: an edit, not a move.
+  expect(toEvent({ id: 9, type: 'update_message', message_id: 5, message_ids: [5], stream_id: 1, orig_content: 'a', content: 'b' })).toEqual({ id: 9, kind: 'edit', edit: { messageId: 5, content: 'b' } });
+  expect(toEvent({ id: 10, type: 'update_message', message_id: 5, message_ids: [5], content: 'b', rendering_only: true })).toEqual({ id: 10, kind: 'other', type: 'update_message' });
+  expect(toEvent({ id: 11, type: 'delete_message', message_id: 7, message_type: 'stream' })).toEqual({ id: 11, kind: 'delete', messageIds: [7] });
 });

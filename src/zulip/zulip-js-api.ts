@@ -136,6 +136,9 @@ const updateMessageWire = z.looseObject({
   stream_id: z.number().optional(),
   new_stream_id: z.number().optional(),
   user_id: z.number().nullable().optional(),
+  message_id: z.number().optional(),
+  content: z.string().optional(),
+  rendering_only: z.boolean().optional(),
 });
 const reactionWire = z.looseObject({
   op: z.enum(['add', 'remove']),
@@ -202,10 +205,19 @@ export function toEvent(raw: unknown): ZulipEvent | undefined {
         },
       };
     }
+    if (u.success && u.data.content !== undefined && u.data.rendering_only !== true && (u.data.message_id ?? u.data.message_ids[0]) !== undefined) {
+      const messageId = (u.data.message_id ?? u.data.message_ids[0]) as number;
+      return { id, kind: 'edit', edit: { messageId, content: u.data.content, ...(typeof u.data.user_id === 'number' ? { byUserId: u.data.user_id } : {}) } };
+    }
     if (u.success && u.data.new_stream_id !== undefined && u.data.stream_id !== undefined) {
       // A move to another stream that keeps the topic name.
       return { id, kind: 'other', type: 'update_message' };
     }
+  }
+  if (type === 'delete_message') {
+    const d = z.looseObject({ message_id: z.number().optional(), message_ids: z.array(z.number()).optional() }).safeParse(e.data);
+    const ids = d.success ? [...(d.data.message_ids ?? []), ...(d.data.message_id !== undefined ? [d.data.message_id] : [])] : [];
+    if (ids.length > 0) return { id, kind: 'delete', messageIds: ids };
   }
   return { id, kind: 'other', type };
 }
@@ -319,7 +331,7 @@ class ZulipJsApi implements ZulipApi {
       this.client.queues.register({
         // A narrow holds one stream only, so the queue takes every public stream and the bot
         // keeps the SRE streams' messages. Reactions: acknowledging with an emoji (issue 18).
-        event_types: ['message', 'update_message', 'reaction'], // zulip-js JSON-encodes this one itself
+        event_types: ['message', 'update_message', 'delete_message', 'reaction'], // zulip-js JSON-encodes this one itself
         all_public_streams: 'true',
         apply_markdown: 'false',
       }),

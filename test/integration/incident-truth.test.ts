@@ -189,3 +189,18 @@ test('!resolve marks the Zulip topic resolved', async () => {
   await new Promise((r) => setTimeout(r, 1_500));
   expect(fake.messagesIn(STREAMS.critical, '✔ app-01').filter((m) => fromBot(m) && /marked resolved/.test(m.content))).toHaveLength(0);
 });
+
+test('an alert post edited to OK resolves its incident; a deleted alert post is no longer tracked, and says so', async () => {
+  const b = await startBot();
+  const p = zabbixPosts(STREAMS.critical, 'web-08', { host: 'web-08', eventId: '10060', severity: 'High', trigger: 'HTTPS is down on web-08' });
+  const q = zabbixPosts(STREAMS.critical, 'web-09', { host: 'web-09', eventId: '10061', severity: 'High', trigger: 'HTTPS is down on web-09' });
+  await handled(b, p.id);
+  await handled(b, q.id);
+  fake.edit(w.zabbix.email, p.id, alertPost({ host: 'web-08', eventId: '10060', severity: 'High', status: 'OK', trigger: 'HTTPS is down on web-08' }));
+  const resolved = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'web-08' && /edited to OK: resolved/.test(m.content), { timeoutMs: 10_000 });
+  expect(resolved.content).toContain('HTTPS is down on web-08');
+  fake.deleteMessage(q.id);
+  const gone = await fake.waitForMessage((m) => fromBot(m) && m.subject === 'web-09' && /was deleted: no longer tracked/.test(m.content), { timeoutMs: 10_000 });
+  expect(gone.content).toContain('event 10061');
+  expect((await ask('!ongoing')).content).toMatch(/No open incidents/);
+});

@@ -447,6 +447,21 @@ export class FakeZulip {
     this.applyReaction(this.messageOrThrow(String(messageId)), this.userOrThrow(email), { emoji_name: emojiName }, 'add');
   }
 
+  /** A user edits the content of their own message (as from the web UI): an `update_message` event. */
+  edit(email: string, messageId: number, content: string): void {
+    this.editContent(this.messageOrThrow(String(messageId)), content, this.userOrThrow(email));
+  }
+
+  /** A message deleted (by an admin, as DELETE /messages/{id} does): a `delete_message` event. */
+  deleteMessage(messageId: number): void {
+    const message = this.messageOrThrow(String(messageId));
+    this.msgs.splice(this.msgs.indexOf(message), 1);
+    this.msgById.delete(message.id);
+    const event: Json = { message_id: message.id, message_type: 'stream', stream_id: message.stream_id, topic: message.subject };
+    this.deliver('delete_message', (q) => (q.allPublicStreams || this.isSubscribed(q.user, message.stream_id) ? event : null));
+    this.notifyWaiters();
+  }
+
   /** A user's emoji reaction taken off again. */
   unreact(email: string, messageId: number, emojiName: string): void {
     this.applyReaction(this.messageOrThrow(String(messageId)), this.userOrThrow(email), { emoji_name: emojiName }, 'remove');

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import type { ZabbixAlert } from '../../domain/alert';
+import type { ParseResult, ZabbixAlert } from '../../domain/alert';
 import { applyAlert, resolve, type AlertOutcome, type AlertPost, type Incident, type TopicRef } from '../../domain/incident';
 import type { SlaConfig } from '../../domain/sla';
 import { schedule } from '../../domain/timers';
@@ -18,6 +18,8 @@ import { neutralizeMentions } from '../../core/text';
 const outside = (text: string, max: number) => neutralizeMentions(text).slice(0, max);
 
 export interface IntakeDeps {
+  /** Reads an alert post (src/zabbix/parse-alert.ts). */
+  parse: (content: string) => ParseResult;
   speaker: Speaker;
   store: IncidentStore & Transactional;
   sla: SlaConfig;
@@ -25,7 +27,7 @@ export interface IntakeDeps {
   log: Logger;
 }
 
-export function createIntake({ store, sla, clock, log, speaker }: IntakeDeps): Intake {
+export function createIntake({ store, sla, clock, log, speaker, parse }: IntakeDeps): Intake {
   /**
    * An OK whose event id is not tracked (its PROBLEM came under another event id, e.g. Zabbix
    * re-created the problem): it resolves the open incidents of the same trigger on the same host.
@@ -58,6 +60,39 @@ export function createIntake({ store, sla, clock, log, speaker }: IntakeDeps): I
       else if (outcome.kind === 'ignored') log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
       else log.info({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
       return outcome;
+    },
+    alertEdited(messageId: number, content: string) {
+      const incident = store.openIncidents().find((i) => i.lastAlertMessageId === messageId || i.openedMessageId === messageId);
+      if (!incident) return undefined;
+      const parsed = parse(content);
+      if (!parsed.ok || parsed.alert.eventId !== incident.eventId || parsed.alert.status !== 'OK') {
+        log.info({ messageId, eventId: incident.eventId }, 'alert post edited; it still says PROBLEM (or is not readable): nothing changes');
+        return undefined;
+      }
+      const now = clock.now();
+      const message: StreamMessage = { id: messageId, streamId: 0, stream: incident.stream, topic: incident.topic, content, senderId: 0, senderEmail: '', senderName: 'Zabbix (edited post)', client: '', timestamp: Math.floor(now / 1000) };
+      const outcome = store.transaction((): AlertOutcome => {
+        const resolved = schedule(resolve(incident, { at: now, by: 'Zabbix (edited post)', resolution: 'ok-alert' }), sla);
+        const entry = { eventId: incident.eventId, at: now, kind: 'resolved' as const, actor: 'Zabbix', detail: 'the alert post was edited to OK' };
+        store.putIncident(resolved, entry);
+        speaker.say(incident.stream, incident.topic, `✅ The alert post for **${outside(incident.triggerName, 200)}** (event ${incident.eventId}) was edited to OK: resolved.`);
+        return { kind: 'resolved', incident: resolved, log: entry };
+      });
+      log.info({ messageId, eventId: incident.eventId }, 'alert post edited to OK: incident resolved');
+      return { alert: parsed.alert, outcome, message };
+    },
+    alertsDeleted(messageIds: readonly number[]): void {
+      const ids = new Set(messageIds);
+      const gone = store.openIncidents().filter((i) => ids.has(i.openedMessageId) && (i.lastAlertMessageId === i.openedMessageId || ids.has(i.lastAlertMessageId)));
+      if (gone.length === 0) return;
+      const now = clock.now();
+      store.transaction(() => {
+        for (const i of gone) {
+          store.putIncident(schedule(resolve(i, { at: now, by: 'Zulip (alert post deleted)', resolution: 'manual' }), sla), { eventId: i.eventId, at: now, kind: 'resolved', actor: 'Zulip', detail: 'its alert post was deleted' });
+          speaker.say(i.stream, i.topic, `🗑️ The alert post for **${outside(i.triggerName, 200)}** (event ${i.eventId}) was deleted: no longer tracked here. If the problem is real, \`!track <class>\` tracks it by hand.`);
+        }
+      });
+      log.info({ eventIds: gone.map((i) => i.eventId) }, 'alert posts deleted: incidents closed');
     },
     unreadable(m: StreamMessage, reason: string): void {
       speaker.say(m.stream, m.topic, `⚠️ I could not read this post from ${outside(m.senderName, 60)} as a Zabbix alert (${outside(reason, 200)}), so it is **not tracked**. If it is a problem, \`!track <class>\` here tracks it by hand.`);
