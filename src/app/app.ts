@@ -407,16 +407,6 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
           new Promise((r) => setTimeout(r, 15_000).unref()),
         ]);
       }
-      // A store outage said by a process that died before it could say the outage ended: the end
-      // is said now (once the store writes), so the team is never left with only the alarm.
-      void Promise.race([api.latestMessages({ stream: config.streams.general, topic: storeNotices, sender: me.email }, 1), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())])
-        .then((last) => {
-          const said = last?.at(-1)?.content ?? '';
-          if (!/My store cannot write/.test(said)) return;
-          speaker.say(config.streams.general, storeNotices, '✅ My store writes again (after a restart): alerts and commands are handled again, none was skipped.');
-          log.info({ afterRestart: true }, 'store writes again; intake resumed');
-        })
-        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not look for an unfinished store notice'));
       sender.start();
       jobRunner.start();
       polling = poller.run(signal);
