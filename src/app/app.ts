@@ -3,6 +3,7 @@
  * their order, and hands them to the pipeline. Takes every adapter as a parameter (src/main.ts
  * passes the real ones; tests pass fakes), so the whole bot can run in-process.
  */
+import { createHash } from 'node:crypto';
 import type { BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
@@ -407,6 +408,20 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
           new Promise((r) => setTimeout(r, 15_000).unref()),
         ]);
       }
+      // A store outage said by a process that died before it could say the outage ended: its end
+      // is said now, so the team is never left with only the alarm. The send key comes from the
+      // alarm's message: should two processes in turn find the same alarm (high availability),
+      // the second finds the first's notice by that key and does not post it again.
+      void Promise.race([api.latestMessages({ stream: config.streams.general, topic: storeNotices, sender: me.email }, 1), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())])
+        .then((last) => {
+          const alarm = last?.at(-1);
+          if (!alarm || !/My store cannot write/.test(alarm.content)) return;
+          const key = createHash('sha256').update(`store-back:${alarm.id}`).digest('hex').slice(0, 12);
+          store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: '✅ My store writes again (after a restart): alerts and commands are handled again, none was skipped.' }, clock.now(), 'notice');
+          sender.kick();
+          log.info({ afterRestart: true, alarm: alarm.id }, 'store writes again; intake resumed');
+        })
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not look for an unfinished store notice'));
       sender.start();
       jobRunner.start();
       polling = poller.run(signal);

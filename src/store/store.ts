@@ -10,7 +10,11 @@ export type Lane = 'reply' | 'notice' | 'bulk';
 export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { reply: 0, notice: 1, bulk: 2 };
 
 export type OutgoingItem =
-  | { kind: 'message'; stream: string; topic: string; content: string }
+  /**
+   * `key`: a send key the caller chose (hex, the same in every process), looked for in the topic
+   * before the message is sent at all: a notice that two processes queue goes out once.
+   */
+  | { kind: 'message'; stream: string; topic: string; content: string; key?: string }
   | { kind: 'reaction'; messageId: number; emojiName: string }
   | { kind: 'direct'; to: string[]; content: string }
   /** A message the bot keeps up to date (a status card, a storm summary): posted once, then edited in place. */

@@ -110,6 +110,19 @@ test('a message whose answer was lost is looked for, not sent twice; the same te
   expect(store.size()).toBe(0);
 });
 
+test('an item with a key of its own is looked for before its first send: the same notice queued twice (two processes) goes out once', async () => {
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  const notice = (key: string) => store.enqueue({ kind: 'message', stream: 'S', topic: 'Bot health', content: 'store writes again', key }, Date.now());
+  notice('00aa11bb22cc');
+  notice('00aa11bb22cc'); // the next leader, finding the same alarm
+  notice('33dd44ee55ff'); // another outage's end
+  await drain(newSender(store, api), store);
+  expect(api.posted.map((p) => p.key)).toEqual(['00aa11bb22cc', '33dd44ee55ff']);
+  expect(api.lookups).toBe(3);
+  expect(store.size()).toBe(0);
+});
+
 test('after a restart, an item a killed process had sent is found by its key; an identical new one is sent', async () => {
   const store = openSqliteStore(tempDbPath('sre-out-'));
   const api = new ScriptedZulip();

@@ -73,7 +73,9 @@ function laneOf(item: OutgoingItem): string {
 
 /** The send key of one piece of an outbox item: the same in every process, another for every item. */
 function sendKey(row: OutboxRow, piece: number): string {
-  return createHash('sha256').update(`${row.id}:${row.createdAt}:${piece}`).digest('hex').slice(0, 12);
+  const own = row.item.kind === 'message' ? row.item.key : undefined;
+  if (own !== undefined && piece === 0) return own;
+  return createHash('sha256').update(own !== undefined ? `${own}:${piece}` : `${row.id}:${row.createdAt}:${piece}`).digest('hex').slice(0, 12);
 }
 
 export class OutboxSender {
@@ -364,7 +366,7 @@ export class OutboxSender {
     const pieces = splitMessage(item.content, ZULIP_MESSAGE_LIMIT - SEND_KEY_ROOM);
     const keys = pieces.map((_, i) => sendKey(row, i));
     let there = new Set<string>();
-    if (this.uncertain.has(row.id)) {
+    if (this.uncertain.has(row.id) || (item.kind === 'message' && item.key !== undefined)) {
       await token();
       there = await this.deliveredBefore(item);
       if (keys.every((k) => there.has(k))) {
@@ -374,7 +376,7 @@ export class OutboxSender {
       const until = this.graceUntil.get(row.id);
       if (until !== undefined && until > clock.now()) return { waitUntil: until };
       this.graceUntil.delete(row.id);
-      this.deps.log.info({ outboxId: row.id, keys, found: there.size }, 'outgoing message tried before is not in Zulip; sending it');
+      if (this.uncertain.has(row.id)) this.deps.log.info({ outboxId: row.id, keys, found: there.size }, 'outgoing message tried before is not in Zulip; sending it');
     }
     for (const [i, piece] of pieces.entries()) {
       const key = keys[i] as string;

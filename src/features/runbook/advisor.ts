@@ -37,6 +37,8 @@ export const STORM_HOLD_MS = 10_000;
 const NEW_TOPIC_GRACE_MS = 250;
 /** How long after its hold a first message is still looked for in the outbox (the status card waits for it: it is the first the bot says in the topic). */
 const CARD_AFTER_MS = 5_000;
+/** How long past a held first message's time the reminder round still waits for it. */
+const ROUND_GRACE_MS = 1_000;
 
 export type FirstMessageKind = 'advice' | 'checklist' | 'link';
 
@@ -175,7 +177,9 @@ export class RunbookAdvisor {
     if (this.held.length === 0) return false;
     const now = this.deps.clock.now();
     const topic = ref.topic.toLowerCase();
-    const h = this.held.find((x) => x.until + CARD_AFTER_MS > now && x.ref.stream === ref.stream && x.ref.topic.toLowerCase() === topic);
+    // Only until the message is due (and one round after): a reminder is not kept back longer
+    // because the outbox is slow (a Zulip or store outage), it is then said after all.
+    const h = this.held.find((x) => x.until + ROUND_GRACE_MS > now && x.ref.stream === ref.stream && x.ref.topic.toLowerCase() === topic);
     return h !== undefined && this.deps.store.pendingFor(ref.stream, ref.topic) > 0;
   }
 
