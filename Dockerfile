@@ -43,4 +43,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/src/ops/healthcheck.js"]
 # exec: node is PID 1 and gets SIGTERM itself (it stops within 5 s, exit 0; its handlers are set
 # on its first line, so a stop during start-up is not ignored).
-CMD ["sh", "-c", "exec node --max-semi-space-size=4 dist/src/main.js --config \"$SRE_BOT_CONFIG\""]
+CMD ["sh", "-c", "exec node --max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1 dist/src/main.js --config \"$SRE_BOT_CONFIG\""]

@@ -9,11 +9,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../test/support/bot-process';
 
-export const BOT_MAIN = join(ROOT, 'dist/src/main.js');
+/**
+ * The build measured: this tree's, or BENCH_BOT_ROOT's (another checkout, built: its
+ * dist/src/main.js started with its own package.json "start" options — a before/after comparison
+ * with the same benchmark, e.g. `git archive <commit> | tar -x -C /tmp/before`, build there, run here).
+ */
+const BOT_ROOT = process.env.BENCH_BOT_ROOT || ROOT;
+export const BOT_MAIN = join(BOT_ROOT, 'dist/src/main.js');
 
-/** The `--…` options before the script in package.json's "start" (`node --max-semi-space-size=4 dist/src/main.js`). */
+/** The `--…` options before the script in package.json's "start" (`node --max-semi-space-size=1 … dist/src/main.js`). */
 export function productionNodeArgs(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(BOT_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const words = (pkg.scripts?.start ?? '').split(/\s+/);
   return words.slice(1).filter((w, i, all) => w.startsWith('--') && all.slice(0, i).every((x) => x.startsWith('--')));
 }
@@ -172,7 +178,7 @@ export class BotRunner extends ProcessRunner {
     // BENCH_BOT_NODE_ARGS: extra node options for the bot only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = [...productionNodeArgs(), ...(process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, BOT_MAIN, '--config', configPath], {
-      cwd: ROOT,
+      cwd: BOT_ROOT,
       // The config decides the log level, as in production.
       env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LOG_LEVEL' && k !== 'ZULIP_API_KEY')),
       stdio: ['ignore', out, out],

@@ -73,9 +73,11 @@ export class Recorder {
     return this.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/messages' && r.topic === topic);
   }
 
-  /** performance.now() of each message or reaction the user sent (what the bot's token bucket pays for). */
+  /** performance.now() of each message, reaction or message edit the user sent (what the bot's token bucket pays for). */
   sendTimes(): number[] {
-    return this.requests.filter((r) => r.method === 'POST' && (r.path === '/api/v1/messages' || r.reactionTo !== undefined)).map((r) => r.at);
+    return this.requests
+      .filter((r) => (r.method === 'POST' && (r.path === '/api/v1/messages' || r.reactionTo !== undefined)) || (r.method === 'PATCH' && r.path.startsWith('/api/v1/messages/')))
+      .map((r) => r.at);
   }
 
   /** Waits until the user sent nothing for `quietMs` (an outbox with a backlog sends every 0.4 s). */

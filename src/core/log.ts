@@ -2,7 +2,7 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-/** Keys whose values never reach the logs, wherever they appear. */
+/** Keys whose values never reach the logs, wherever they appear (see redactSecrets). */
 export const REDACT_PATHS = [
   'apiKey',
   'api_key',
@@ -21,11 +21,38 @@ export const REDACT_PATHS = [
   'config.zabbix.token',
 ];
 
+/** The keys of REDACT_PATHS: their values are replaced wherever they appear, down to three levels. */
+const SECRET_KEYS = new Set(['apiKey', 'api_key', 'token', 'password', 'authorization']);
+const CENSOR = '[redacted]';
+
+/**
+ * The log object with the values of secret keys replaced, down to three levels deep (what
+ * REDACT_PATHS names, and a little more); the caller's object is left as it is (copied where a
+ * value is replaced, errors with their prototype). pino's own `redact` parsed every path on every
+ * line: a tenth of a storm's time.
+ */
+export function redactSecrets<T extends object>(obj: T, depth = 1): T {
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const v = (obj as Record<string, unknown>)[key];
+    let nv = v;
+    if (SECRET_KEYS.has(key)) nv = CENSOR;
+    else if (depth < 3 && v !== null && typeof v === 'object' && !Array.isArray(v)) nv = redactSecrets(v as object, depth + 1);
+    if (nv === v) continue;
+    out ??= Object.create(Object.getPrototypeOf(obj), Object.getOwnPropertyDescriptors(obj)) as Record<string, unknown>;
+    out[key] = nv;
+  }
+  return (out ?? obj) as T;
+}
+
 /** JSON lines in production; readable lines when `pretty` (the composition root passes stdout.isTTY). */
 export function createLogger(level: string, destination?: pino.DestinationStream, pretty = false): Logger {
-  const options: pino.LoggerOptions = { level, base: { name: 'zulip-sre-bot' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const options: pino.LoggerOptions = { level, base: { name: 'zulip-sre-bot' }, formatters: { log: (o) => redactSecrets(o) } };
   if (pretty && !destination) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' } } });
-  return pino(options, destination);
+  // Stdout written asynchronously (the write itself off the main thread, lines kept in order,
+  // flushed at exit): a slow log file or pipe does not hold up a reply. A line logged just before
+  // a SIGKILL may be lost.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
 /** A logger that writes nothing (tests). */

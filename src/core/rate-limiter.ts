@@ -24,13 +24,17 @@ export class RateLimiter {
     this.last = now;
   }
 
-  /** Milliseconds to wait before one request may go; 0 when one may go now. */
-  delayFor(): number {
+  /**
+   * Milliseconds to wait before one request may go; 0 when one may go now. `reserve`: tokens that
+   * must be left after it (kept for requests that matter more: the outbox keeps a few for replies).
+   */
+  delayFor(reserve = 0): number {
     this.refill();
     const now = this.clock.now();
     if (now < this.pausedUntil) return this.pausedUntil - now;
-    if (this.tokens >= 1) return 0;
-    return Math.ceil(((1 - this.tokens) * 60_000) / this.perMinute);
+    const need = 1 + Math.min(reserve, this.burst - 1);
+    if (this.tokens >= need) return 0;
+    return Math.ceil(((need - this.tokens) * 60_000) / this.perMinute);
   }
 
   /** Spends one token (call when a request goes). */

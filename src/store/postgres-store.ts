@@ -22,7 +22,7 @@ import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, Topic
 import { hostTopic as topicKey } from '../domain/topics';
 import { StoreCorruptError, StoreError, StoreUnavailableError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
-import { LANE_PRIORITY, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type Lane, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store } from './store';
+import { LANE_PRIORITY, laneOfPriority, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type Lane, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store } from './store';
 
 /** Schema migrations, applied in order; `schema_version` records how many ran. The SQLite schema, in PostgreSQL's types. */
 const MIGRATIONS: readonly string[] = [
@@ -471,8 +471,8 @@ function toHandler(r: HandlerRow): Handler {
   return { stream: r.stream, topic: r.topic_key, person: { id: r.person_id, name: r.person_name }, since: r.since, until: r.until };
 }
 
-type OutboxDbRow = { id: number; item: string; created_at: number; attempts: number; not_before: number };
-const toOutboxRow = (r: OutboxDbRow): OutboxRow => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before });
+type OutboxDbRow = { id: number; item: string; created_at: number; attempts: number; not_before: number; priority: number };
+const toOutboxRow = (r: OutboxDbRow): OutboxRow => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before, lane: laneOfPriority(Number(r.priority)) });
 
 type IssueRow = { iid: number; web_url: string; title: string; state: string; state_at: number; created_at: number };
 
@@ -532,8 +532,8 @@ const S = {
   getState: stmt('SELECT value FROM state WHERE key = $1'),
   setState: stmt('INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   enqueue: stmt('INSERT INTO outbox (item, created_at, not_before, priority) VALUES ($1::jsonb, $2, $3, $4) RETURNING id'),
-  peek: stmt('SELECT id, item::text AS item, created_at, attempts, not_before FROM outbox ORDER BY priority, id LIMIT 1'),
-  pendingRows: stmt('SELECT id, item::text AS item, created_at, attempts, not_before FROM outbox ORDER BY priority, id LIMIT $1'),
+  peek: stmt('SELECT id, item::text AS item, created_at, attempts, not_before, priority FROM outbox ORDER BY priority, id LIMIT 1'),
+  pendingRows: stmt('SELECT id, item::text AS item, created_at, attempts, not_before, priority FROM outbox ORDER BY priority, id LIMIT $1'),
   remove: stmt('DELETE FROM outbox WHERE id = $1'),
   reschedule: stmt('UPDATE outbox SET not_before = $1, attempts = $2 WHERE id = $3'),
   size: stmt('SELECT COUNT(*) AS n FROM outbox'),

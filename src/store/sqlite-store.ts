@@ -5,7 +5,7 @@ import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, Topic
 import { hostTopic } from '../domain/topics';
 import { StoreCorruptError, StoreUnavailableError, translateSqliteError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
-import { LANE_PRIORITY, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store, type Lane } from './store';
+import { LANE_PRIORITY, laneOfPriority, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store, type Lane } from './store';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -389,8 +389,12 @@ class SqliteStore implements Store {
     const cols = Object.keys(toRow({} as Incident));
     this.stmts = {
       get: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE event_id = ?'),
+      // An upsert, not INSERT OR REPLACE: a replace deletes and re-inserts the row, rewriting every
+      // index; an update in place leaves the indexes whose columns did not change (a repeated
+      // alert changes its counters only).
       put: db.prepare(
-        `INSERT OR REPLACE INTO incidents (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
+        `INSERT INTO incidents (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
+         ON CONFLICT(event_id) DO UPDATE SET ${cols.filter((c) => c !== 'event_id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
       ),
       open: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE status != 'resolved' ORDER BY opened_at"),
       openSummaries: db
@@ -451,10 +455,10 @@ class SqliteStore implements Store {
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       enqueue: db.prepare('INSERT INTO outbox (item, created_at, not_before, priority) VALUES (?, ?, ?, ?)'),
-      peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
+      peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number; priority: number }>(
         'SELECT * FROM outbox ORDER BY priority, id LIMIT 1',
       ),
-      pendingRows: db.prepare<[number], { id: number; item: string; created_at: number; attempts: number; not_before: number }>(
+      pendingRows: db.prepare<[number], { id: number; item: string; created_at: number; attempts: number; not_before: number; priority: number }>(
         'SELECT * FROM outbox ORDER BY priority, id LIMIT ?',
       ),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
@@ -755,7 +759,7 @@ class SqliteStore implements Store {
       throw err;
     }
     if (!r) return undefined;
-    return { id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before };
+    return { id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before, lane: laneOfPriority(r.priority) };
   }
 
   pending(limit: number): OutboxRow[] {
@@ -767,7 +771,7 @@ class SqliteStore implements Store {
       if (err instanceof StoreUnavailableError) return [];
       throw err;
     }
-    return rows.map((r) => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before }));
+    return rows.map((r) => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before, lane: laneOfPriority(r.priority) }));
   }
 
   remove(id: number): void {

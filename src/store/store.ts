@@ -45,6 +45,13 @@ export interface OutboxRow {
   createdAt: number;
   attempts: number;
   notBefore: number;
+  /** Its priority lane (absent: a store that does not say; the sender takes it as a reply). */
+  lane?: Lane;
+}
+
+/** The lane of a stored priority (LANE_PRIORITY's inverse). */
+export function laneOfPriority(priority: number): Lane {
+  return priority <= 0 ? 'reply' : priority === 1 ? 'notice' : 'bulk';
 }
 
 export interface Outbox {

@@ -54,6 +54,12 @@ export interface OutboxSenderDeps {
 /** How many of the oldest queued items each round looks at. */
 const WINDOW = 100;
 /**
+ * Tokens of the shared rate limit only replies may spend: reminders, notices, card edits and bulk
+ * go while more are left, so a person's reply (or a confirming reaction) never waits for a token
+ * that an edit of a status card or a checklist took a moment before.
+ */
+const REPLY_RESERVE = 3;
+/**
  * How many of the bot's newest messages in the topic (or conversation) are searched for a key.
  * An item looked for heads its topic's queue (nothing queued after it there has gone out), so
  * its message, if Zulip has it, is the bot's newest there or nearly (a topic moved into another
@@ -207,7 +213,7 @@ export class OutboxSender {
         continue;
       }
       if (this.inFlight >= this.maxInFlight) break; // a send ending wakes the loop
-      const delay = limiter.delayFor();
+      const delay = limiter.delayFor(row.lane === undefined || row.lane === 'reply' ? 0 : REPLY_RESERVE);
       if (delay > 0) {
         wait = Math.min(wait, delay);
         break;
@@ -333,8 +339,8 @@ export class OutboxSender {
       else await this.token();
     };
     if (item.kind === 'reaction') {
+      // No attempt recorded first: a reaction sent twice (after a crash) is one reaction.
       await token();
-      mark();
       await this.request(row, release, () => api.addReaction(item.messageId, item.emojiName));
       return 'delivered';
     }

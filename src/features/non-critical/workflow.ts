@@ -26,7 +26,7 @@ export interface NonCriticalDeps {
   clock: Clock;
   log: Logger;
   /** Says a topic's first message; during a storm its hosts' go into the storm summary (src/features/runbook). Default: said. */
-  firstMessage?: (m: { host: string; ref: TopicRef; content: string; kind: 'checklist' }) => void;
+  firstMessage?: (m: { host: string; ref: TopicRef; content: string | (() => string); kind: 'checklist' }) => void;
 }
 
 /** The names for an incident; mention syntax from trigger names is made silent (they are echoed in chat). */
@@ -87,9 +87,9 @@ export class NonCriticalWorkflow {
     }
     store.transaction(() => {
       if (!store.markChecklistPosted(ref, alert.triggerId, this.deps.clock.now())) return;
-      const content = renderChecklist(outcome.incident, this.deps.config);
+      const content = () => renderChecklist(outcome.incident, this.deps.config);
       if (this.deps.firstMessage) this.deps.firstMessage({ host: alert.host, ref, content, kind: 'checklist' });
-      else speaker.say(ref.stream, ref.topic, content, 'bulk');
+      else speaker.say(ref.stream, ref.topic, content(), 'bulk');
     });
   }
 

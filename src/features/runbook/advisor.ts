@@ -46,7 +46,8 @@ export type FirstMessageKind = 'advice' | 'checklist' | 'link';
 export interface FirstMessage {
   host: string;
   ref: TopicRef;
-  content: string;
+  /** The text, or how to make it (not made when the message is folded into a storm's summary). */
+  content: string | (() => string);
   kind: FirstMessageKind;
   /** Advice: the hints' rule names, and whether the client prompt is in it. */
   hints?: string[];
@@ -138,7 +139,8 @@ export class RunbookAdvisor {
     }
     const holdMs = this.storm ? STORM_HOLD_MS : FIRST_MESSAGE_HOLD_MS;
     store.transaction(() => {
-      const ids = splitMessage(m.content).map((part) => store.enqueue({ kind: 'message', stream: m.ref.stream, topic: m.ref.topic, content: part }, now, 'bulk'));
+      const content = typeof m.content === 'function' ? m.content() : m.content;
+      const ids = splitMessage(content).map((part) => store.enqueue({ kind: 'message', stream: m.ref.stream, topic: m.ref.topic, content: part }, now, 'bulk'));
       for (const id of ids) store.reschedule(id, now + holdMs, 0);
       this.held.push({ host: m.host, ref: m.ref, ids, until: now + holdMs, folded: what });
     });

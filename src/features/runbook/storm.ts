@@ -106,14 +106,26 @@ export function joinStorm(state: StormState, o: CriticalOpen): boolean {
   }
   if (!inStorm(state, o.host)) {
     state.announced.push(o.host);
+    const known = hostSets.get(state); // made by inStorm
+    if (known) {
+      known.hosts.add(o.host.toLowerCase());
+      known.n = state.announced.length;
+    }
     changed = true;
   }
   return changed;
 }
 
+/** The storm's hosts, lower-cased, by state (a storm has hundreds; every alert asks). */
+const hostSets = new WeakMap<StormState, { n: number; hosts: Set<string> }>();
+
 export function inStorm(state: StormState, host: string): boolean {
-  const h = host.toLowerCase();
-  return state.announced.some((x) => x.toLowerCase() === h);
+  let known = hostSets.get(state);
+  if (!known || known.n !== state.announced.length) {
+    known = { n: state.announced.length, hosts: new Set(state.announced.map((x) => x.toLowerCase())) };
+    hostSets.set(state, known);
+  }
+  return known.hosts.has(host.toLowerCase());
 }
 
 /** Over: no new critical problem for longer than `quiet` (by the alerts' times, or the clock when they ran ahead). */
@@ -129,12 +141,13 @@ export function summaryDue(state: StormState, now: number, cfg: Pick<StormConfig
 /** Records what a host's topic did not get. */
 export function fold(state: StormState, host: string, what: Folded): void {
   const folded = (state.folded ??= {});
-  const key = state.announced.find((x) => x.toLowerCase() === host.toLowerCase()) ?? host;
+  const key = folded[host] ? host : (state.announced.find((x) => x.toLowerCase() === host.toLowerCase()) ?? host);
   const f = (folded[key] ??= {});
   if (what.clients) f.clients = true;
   for (const k of ['hints', 'checklists', 'links'] as const) {
     const add = what[k];
     if (!add || add.length === 0) continue;
-    f[k] = [...new Set([...(f[k] ?? []), ...add])];
+    const list = (f[k] ??= []);
+    for (const x of add) if (!list.includes(x)) list.push(x);
   }
 }
