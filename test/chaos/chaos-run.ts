@@ -878,6 +878,18 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
     if (orderAmbiguous.size > 0) progress(`seed ${seed}: ${orderAmbiguous.size} events' !ack delivered out of order with their alert: either outcome accepted`);
 
     const byId = new Map(plan.events.map((e) => [e.eventId, e]));
+    // When the engine reminded each topic (its rounds, from every incident's history there): a
+    // topic gets one reminder message per interval, so a reminder falling due just after the
+    // topic's round waits for the next one (src/domain/timers.ts topicHold).
+    const topicRounds = new Map<string, number[]>();
+    for (const ev of plan.events) {
+      const inc = store.getIncident(ev.eventId);
+      if (!inc) continue;
+      const key = `${inc.stream}\u0000${inc.topic}\u0000${ev.cls}`;
+      const list = topicRounds.get(key) ?? [];
+      for (const h of store.history(ev.eventId)) if (h.kind === 'reminder') list.push(h.at);
+      topicRounds.set(key, list);
+    }
     for (const open of store.openIncidents()) {
       if (!byId.has(open.eventId)) problems.push(`[phantom] event ${open.eventId}: open incident that was never posted`);
     }
@@ -942,7 +954,9 @@ export async function chaosRun(seed: number, opts: ChaosOptions): Promise<ChaosR
         if (t === undefined) continue;
         pEnd = Math.min(pEnd, t);
       }
-      const from = Math.max(inc.openedAt + every, pOpen);
+      let from = Math.max(inc.openedAt + every, pOpen);
+      const lastRound = Math.max(Number.NEGATIVE_INFINITY, ...(topicRounds.get(`${inc.stream}\u0000${inc.topic}\u0000${ev.cls}`) ?? []).filter((t) => t <= from));
+      if (lastRound + every > from) from = lastRound + every;
       const longest = Math.max(0, ...alive.map((a) => overlap(from, pEnd, a.from, a.to)));
       if (longest >= DUE_GRACE_MS) {
         due++;

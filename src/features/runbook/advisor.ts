@@ -37,7 +37,7 @@ export const STORM_HOLD_MS = 10_000;
 const NEW_TOPIC_GRACE_MS = 250;
 /** How long after its hold a first message is still looked for in the outbox (the status card waits for it: it is the first the bot says in the topic). */
 const CARD_AFTER_MS = 5_000;
-/** How long past a held first message's time the reminder round still waits for it. */
+/** How long past a first message's ordinary hold the reminder round still waits for it. */
 const ROUND_GRACE_MS = 1_000;
 
 export type FirstMessageKind = 'advice' | 'checklist' | 'link';
@@ -70,6 +70,8 @@ interface Held {
   ref: TopicRef;
   ids: number[];
   until: number;
+  /** Until when the reminder round waits for it (see holding). */
+  roundWaitsUntil: number;
   folded: Folded;
 }
 
@@ -142,7 +144,7 @@ export class RunbookAdvisor {
       const content = typeof m.content === 'function' ? m.content() : m.content;
       const ids = splitMessage(content).map((part) => store.enqueue({ kind: 'message', stream: m.ref.stream, topic: m.ref.topic, content: part }, now, 'bulk'));
       for (const id of ids) store.reschedule(id, now + holdMs, 0);
-      this.held.push({ host: m.host, ref: m.ref, ids, until: now + holdMs, folded: what });
+      this.held.push({ host: m.host, ref: m.ref, ids, until: now + holdMs, roundWaitsUntil: now + FIRST_MESSAGE_HOLD_MS + ROUND_GRACE_MS, folded: what });
     });
     this.deps.wakeAt?.(now + holdMs);
   }
@@ -179,9 +181,10 @@ export class RunbookAdvisor {
     if (this.held.length === 0) return false;
     const now = this.deps.clock.now();
     const topic = ref.topic.toLowerCase();
-    // Only until the message is due (and one round after): a reminder is not kept back longer
-    // because the outbox is slow (a Zulip or store outage), it is then said after all.
-    const h = this.held.find((x) => x.until + ROUND_GRACE_MS > now && x.ref.stream === ref.stream && x.ref.topic.toLowerCase() === topic);
+    // Only for the ordinary hold (and one round after): a reminder is not kept back longer — not
+    // by a storm's longer hold, nor by an outbox slowed by a Zulip or store outage; it is then
+    // said first. (With production SLAs a reminder falls due on arrival only after downtime.)
+    const h = this.held.find((x) => Math.min(x.until + ROUND_GRACE_MS, x.roundWaitsUntil) > now && x.ref.stream === ref.stream && x.ref.topic.toLowerCase() === topic);
     return h !== undefined && this.deps.store.pendingFor(ref.stream, ref.topic) > 0;
   }
 
