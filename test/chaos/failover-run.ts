@@ -32,6 +32,7 @@
  * - cut runs report the deposed leaders' refused writes (a `may no longer write` line: the fencing
  *   token refused a write after the takeover) and how each cut leader ended.
  */
+import { rmSync } from 'node:fs';
 import { rng } from '../support/prng';
 import { alertPost } from '../support/factories';
 import { BotProcess, setUpWorld, STREAMS, type World } from '../support/bot-process';
@@ -355,6 +356,9 @@ export async function failoverRun(seed: number, opts: FailoverOptions): Promise<
     db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     db.close();
   }
+  // The run's dir (the bots' config) is kept only when something failed.
+  if (problems.length === 0) rmSync(w.dir, { recursive: true, force: true });
+  else problems.push(`(run directory kept: ${w.dir})`);
   return {
     seed,
     mode,
