@@ -5,6 +5,7 @@
 import { FakeGitlab, type FakeGitlabProject, type FakeGitlabUser } from '../../../test/support/fake-gitlab';
 import { inProcessBot, type BotOptions, type InProcessBot } from '../../../test/support/harness';
 import { GitlabClient } from '../../gitlab/client';
+import { resolve, type Incident } from '../../domain/incident';
 
 let fake: FakeGitlab;
 let botUser: FakeGitlabUser;
@@ -127,6 +128,18 @@ test('resolving closes the issue with a note; a reopen reopens it; âœ” and un-âœ
   await b.alert({ eventId: '7001', status: 'OK' });
   expect(fake.issue(project.id, 1)?.state).toBe('closed');
   expect(b.app.gitlab?.issueLine('7001')).toContain('(closed)');
+});
+
+test('the periodic sync closing an issue names the resolution as the resolving job would (whichever runs first)', async () => {
+  const b = await bot({ syncEvery: '1m' });
+  await b.alert({ eventId: '7001' });
+  await b.advance('10s');
+  // Resolved with no job told (as if the sync ran before the job the resolution queued).
+  const i = b.store.getIncident('7001') as Incident;
+  b.store.putIncident(resolve(i, { at: b.clock.now(), by: 'Ann Smith', resolution: 'manual' }));
+  await b.advance('2m', { everySecond: true });
+  expect(fake.issue(project.id, 1)?.state).toBe('closed');
+  expect(notesOf(1).at(-1)?.body).toBe('Resolved in Zulip by Ann Smith (resolved by hand in Zulip): HTTPS is down on web-01.example.org (event 7001). Closing this issue.');
 });
 
 test('closed on GitLab: said in the topic; with closeResolves the incident is resolved', async () => {

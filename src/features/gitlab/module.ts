@@ -9,7 +9,7 @@ import { parseCommand } from '../../pipeline/commands';
 import type { BotModule } from '../../pipeline/module';
 import type { GitlabStore, IncidentStore } from '../../store/store';
 import { gitlabCommands } from './commands';
-import type { GitlabService } from './service';
+import { CLOSED_BECAUSE, type GitlabService } from './service';
 
 export function gitlabModule(service: GitlabService, store: IncidentStore & GitlabStore, jobs: { enqueue(kind: string, payload: unknown): void }): BotModule {
   return {
@@ -22,11 +22,11 @@ export function gitlabModule(service: GitlabService, store: IncidentStore & Gitl
         if (store.gitlabIssueOf(outcome.incident.eventId)) service.queueState([outcome.incident], 'reopen', 'Zabbix', 'Zabbix posted the problem again', jobs);
         else service.queueOpen(outcome.incident, jobs, { streamId: message.streamId });
       }
-      if (outcome.kind === 'resolved') service.queueState([outcome.incident], 'close', 'Zabbix', 'OK from Zabbix', jobs);
+      if (outcome.kind === 'resolved') service.queueState([outcome.incident], 'close', 'Zabbix', CLOSED_BECAUSE['ok-alert'], jobs);
     },
     onIncidentChange: (change, queue) => {
       if (change.kind === 'opened') for (const i of change.incidents) service.queueOpen(i, queue, { reportedBy: change.by });
-      if (change.kind === 'resolved') service.queueState(change.incidents, 'close', change.by, 'resolved by hand in Zulip', queue);
+      if (change.kind === 'resolved') service.queueState(change.incidents, 'close', change.by, CLOSED_BECAUSE.manual, queue);
     },
     onMessage: (m) => {
       // Commands and the bot's own posts are not notes (alerts never reach onMessage).

@@ -14,7 +14,7 @@ import type { BotConfig } from '../../config/schema';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { outside } from '../../core/text';
-import { resolve, type Incident, type TopicRef } from '../../domain/incident';
+import { resolve, type Incident, type Resolution, type TopicRef } from '../../domain/incident';
 import { isResolvedTopic } from '../../domain/topics';
 import { GitlabError, type GitlabApi, type GitlabIssue, type GitlabNote, type GitlabUser } from '../../gitlab/api';
 import type { HttpAnswer, HttpRoute } from '../../ops/http';
@@ -24,6 +24,19 @@ import type { StreamMessage } from '../../zulip/api';
 import type { Speaker } from '../../zulip/speaker';
 import type { IncidentLifecycle } from '../incidents/lifecycle';
 import { chatFromNote, incidentText, issueDescription, issueLink, issueMarker, issueTitle, dayIn, messageUrl, noteFromChat, slaDeadline, whoText, type ZulipPlace } from './render';
+
+/**
+ * Why an issue is closed, by how its incidents were resolved: the same words whichever closes it
+ * first, the job queued by the resolution or the periodic sync that finds it resolved.
+ */
+export const CLOSED_BECAUSE: Record<Resolution, string> = {
+  'ok-alert': 'OK from Zabbix',
+  'topic-resolved': 'the topic was marked resolved (✔) in Zulip',
+  zabbix: 'resolved in Zabbix',
+  manual: 'resolved by hand in Zulip',
+  linked: 'resolved by hand in Zulip',
+  agreed: 'resolved by hand in Zulip',
+};
 
 export const GITLAB_OPEN_JOB = 'gitlab.open-issue';
 export const GITLAB_LINK_JOB = 'gitlab.link-issue';
@@ -160,7 +173,7 @@ export class GitlabService {
     const now = moved.map((i) => this.deps.store.getIncident(i.eventId) ?? i);
     if (!isResolvedTopic(from.topic) && isResolvedTopic(to.topic)) {
       const done = now.filter((i) => i.status === 'resolved');
-      this.queueState(done, 'close', done[0]?.resolvedBy ?? 'someone', 'the topic was marked resolved (✔) in Zulip', this.deps.jobs);
+      this.queueState(done, 'close', done[0]?.resolvedBy ?? 'someone', CLOSED_BECAUSE['topic-resolved'], this.deps.jobs);
     } else if (isResolvedTopic(from.topic) && !isResolvedTopic(to.topic)) {
       this.queueState(now.filter((i) => i.status !== 'resolved'), 'reopen', 'someone', 'the resolved mark was taken off the Zulip topic', this.deps.jobs);
     }
@@ -492,7 +505,7 @@ export class GitlabService {
     const last = incidents.reduce((a, b) => ((a.resolvedAt ?? 0) >= (b.resolvedAt ?? 0) ? a : b));
     // Reopened on GitLab after the incident was resolved: people want it open.
     if ((last.resolvedAt ?? 0) <= rec.stateAt) return;
-    await this.closeOrReopen(rec.iid, 'close', last.resolvedBy ?? 'someone', last.resolution === 'zabbix' ? 'resolved in Zabbix' : 'resolved');
+    await this.closeOrReopen(rec.iid, 'close', last.resolvedBy ?? 'someone', CLOSED_BECAUSE[last.resolution ?? 'manual']);
   }
 
   /** A note on GitLab: posted in the topic once, unless it is the bot's own or GitLab's. */
