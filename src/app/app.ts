@@ -91,8 +91,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     },
     set: (id: number): void => {
       // Never moves back (a command's commit and the poller may both set it).
-      const cur = Number(store.getState(CURSOR_KEY) ?? -1);
-      if (id > cur) store.setState(CURSOR_KEY, String(id));
+      store.raiseState(CURSOR_KEY, id);
     },
   };
   // The job runner is built once the modules have declared their jobs; services queue through this.

@@ -20,6 +20,7 @@ describe('applyAlert', () => {
     expect(again.kind).toBe('repeated');
     if (again.kind !== 'repeated') return;
     expect(again.incident).toMatchObject({ status: 'acknowledged', alertCount: 2, lastAlertMessageId: 2, openedMessageId: 1, openedAt: T0 });
+    expect(again).not.toHaveProperty('log'); // counted on the incident, not written to its log
   });
 
   test('an OK resolves the incident with that event id', () => {

@@ -100,7 +100,8 @@ export interface AlertPost {
 
 export type AlertOutcome =
   | { kind: 'opened'; incident: Incident; log: IncidentLogEntry }
-  | { kind: 'repeated'; incident: Incident; log: IncidentLogEntry }
+  /** No log entry: the incident's count and last alert say it (a storm's repeats would fill the log). */
+  | { kind: 'repeated'; incident: Incident }
   /** The same problem posted again after its incident was resolved by ✔ or by hand: tracked again where Zabbix posted it. */
   | { kind: 'reopened'; incident: Incident; log: IncidentLogEntry; previous: TopicRef }
   /** The same post handled again (a replay after a crash): nothing changes. */
@@ -157,7 +158,7 @@ export function applyAlert(existing: Incident | undefined, alert: ZabbixAlert, p
       lastAlertMessageId: Math.max(existing.lastAlertMessageId, post.messageId),
       alertCount: existing.alertCount + 1,
     };
-    return { kind: 'repeated', incident, log: { eventId: alert.eventId, at: post.at, kind: 'repeated', actor: post.senderName, detail: `posted again (#${incident.alertCount})` } };
+    return { kind: 'repeated', incident };
   }
   if (!existing) return { kind: 'ignored', reason: `OK for event ${alert.eventId}, which is not tracked` };
   if (existing.status === 'resolved' && existing.resolution === 'ok-alert' && existing.lastAlertMessageId >= post.messageId) return { kind: 'replayed', incident: existing };

@@ -297,6 +297,9 @@ export class Pipeline implements EventSink {
           this.failed(mod, 'onAlert', err);
         }
       }
+      // Every hook done: the position moves past the alert in the same commit (not in a commit
+      // of its own after the batch). With a hook still running, the batch's flush stores it.
+      if (!waiting) this.deps.markHandled?.(m.id);
       return o;
     });
     this.stats.alerts++;

@@ -531,6 +531,7 @@ const S = {
   history: stmt('SELECT event_id, at, kind, actor, detail FROM incident_log WHERE event_id = $1 ORDER BY id'),
   getState: stmt('SELECT value FROM state WHERE key = $1'),
   setState: stmt('INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+  raiseState: stmt('INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE state.value::bigint < excluded.value::bigint'),
   enqueue: stmt('INSERT INTO outbox (item, created_at, not_before, priority) VALUES ($1::jsonb, $2, $3, $4) RETURNING id'),
   peek: stmt('SELECT id, item::text AS item, created_at, attempts, not_before, priority FROM outbox ORDER BY priority, id LIMIT 1'),
   pendingRows: stmt('SELECT id, item::text AS item, created_at, attempts, not_before, priority FROM outbox ORDER BY priority, id LIMIT $1'),
@@ -1088,6 +1089,10 @@ class PgStore implements PostgresStore {
 
   getState(key: string): string | undefined {
     return (this.run(S.getState, [key]).rows[0]?.value as string | undefined) ?? undefined;
+  }
+
+  raiseState(key: string, value: number): void {
+    this.run(S.raiseState, [key, String(value)]);
   }
 
   setState(key: string, value: string): void {

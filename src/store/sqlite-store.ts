@@ -256,6 +256,8 @@ function toIncident(r: IncidentRow): Incident {
   return i;
 }
 
+const INCIDENT_COLUMNS: readonly string[] = Object.keys(toRow({} as Incident));
+
 function toRow(i: Incident): IncidentRow {
   return {
     event_id: i.eventId,
@@ -369,6 +371,9 @@ function migrate(db: Database.Database): void {
 
 class SqliteStore implements Store {
   private readonly stmts;
+  private readonly incidentUpdates = new Map<string, Database.Statement<[IncidentRow]>>();
+  /** One transaction function for every call (better-sqlite3 builds its BEGIN/COMMIT wrappers per function). */
+  private readonly runTx: (fn: () => unknown) => unknown;
   private failing: { code: string; reason: string } | undefined;
   private failures = 0;
   /** A write statement succeeded in the open transaction (it counts once the transaction commits). */
@@ -386,7 +391,8 @@ class SqliteStore implements Store {
     private readonly identity: FileIdentity | undefined,
     private readonly opts: StoreOptions,
   ) {
-    const cols = Object.keys(toRow({} as Incident));
+    this.runTx = db.transaction((fn: () => unknown) => fn());
+    const cols = INCIDENT_COLUMNS;
     this.stmts = {
       get: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE event_id = ?'),
       // An upsert, not INSERT OR REPLACE: a replace deletes and re-inserts the row, rewriting every
@@ -454,6 +460,9 @@ class SqliteStore implements Store {
       ),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      raiseState: db.prepare(
+        'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(state.value AS INTEGER) < CAST(excluded.value AS INTEGER)',
+      ),
       enqueue: db.prepare('INSERT INTO outbox (item, created_at, not_before, priority) VALUES (?, ?, ?, ?)'),
       peek: db.prepare<[], { id: number; item: string; created_at: number; attempts: number; not_before: number; priority: number }>(
         'SELECT * FROM outbox ORDER BY priority, id LIMIT 1',
@@ -531,7 +540,7 @@ class SqliteStore implements Store {
     const outer = !this.db.inTransaction;
     if (outer) this.txWrote = false;
     try {
-      const result = this.db.transaction(fn)();
+      const result = this.runTx(fn) as T;
       if (outer && this.txWrote) this.failing = undefined;
       return result;
     } catch (err) {
@@ -572,11 +581,32 @@ class SqliteStore implements Store {
     return r ? toIncident(r) : undefined;
   }
 
-  putIncident(incident: Incident, log?: IncidentLogEntry): void {
-    this.transaction(() => {
-      this.stmts.put.run(toRow(incident));
+  putIncident(incident: Incident, log?: IncidentLogEntry, before?: Incident): void {
+    const write = () => {
+      const row = toRow(incident);
+      if (before?.eventId === incident.eventId) {
+        // Only the columns that changed (a repeated alert: its counters): fewer pages written.
+        const old = toRow(before) as unknown as Record<string, unknown>;
+        const changed = INCIDENT_COLUMNS.filter((c) => c !== 'event_id' && (row as unknown as Record<string, unknown>)[c] !== old[c]);
+        if (changed.length > 0) this.incidentUpdate(changed).run(row);
+      } else this.stmts.put.run(row);
       if (log) this.addLog(log);
-    });
+    };
+    // Inside a transaction already (the pipeline's, one per alert): no savepoint of its own.
+    if (this.db.inTransaction) write();
+    else this.transaction(write);
+  }
+
+  /** `UPDATE incidents SET <columns> WHERE event_id`, prepared once per set of columns. */
+  private incidentUpdate(columns: readonly string[]): Database.Statement<[IncidentRow]> {
+    const key = columns.join(',');
+    let stmt = this.incidentUpdates.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare<[IncidentRow]>(`UPDATE incidents SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE event_id = @event_id`);
+      this.guard(stmt as unknown as Database.Statement<unknown[], unknown>);
+      this.incidentUpdates.set(key, stmt);
+    }
+    return stmt;
   }
 
   openIncidents(): Incident[] {
@@ -743,6 +773,10 @@ class SqliteStore implements Store {
 
   setState(key: string, value: string): void {
     this.stmts.setState.run(key, value);
+  }
+
+  raiseState(key: string, value: number): void {
+    this.stmts.raiseState.run(key, String(value));
   }
 
   enqueue(item: OutgoingItem, now: number, lane: Lane = 'notice'): number {

@@ -80,8 +80,11 @@ export interface Outbox {
 
 export interface IncidentStore {
   getIncident(eventId: string): Incident | undefined;
-  /** Inserts or replaces the incident, with an optional history line, in one transaction. */
-  putIncident(incident: Incident, log?: IncidentLogEntry): void;
+  /**
+   * Inserts or replaces the incident, with an optional history line, in one transaction.
+   * `before`: the incident as read in this transaction; a store may then write only what changed.
+   */
+  putIncident(incident: Incident, log?: IncidentLogEntry, before?: Incident): void;
   openIncidents(): Incident[];
   /** The open incidents, only the fields a list shows (much cheaper with thousands open). */
   openSummaries(): IncidentSummary[];
@@ -186,6 +189,8 @@ export interface OwnershipStore {
 export interface StateStore {
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
+  /** Sets a whole-number state value unless the stored one is as high already (one statement, no read first). */
+  raiseState(key: string, value: number): void;
 }
 
 /** Runbook advice (hints, client prompts) posted per host topic (src/features/runbook/advisor.ts). */

@@ -215,6 +215,10 @@ export class EventPoller {
           order.push(...inMessageIdOrder(sorted));
           await this.handleAhead(order, i + 1);
         }
+        // What the batch queued to send leaves first: a request goes out on the event loop's next
+        // turn (node's http writes in a nextTick), after this chain's work, the position and the
+        // next poll's request otherwise.
+        await new Promise<void>((r) => setImmediate(r));
         this.flush();
         this.storeFailures = 0;
       } catch (err) {

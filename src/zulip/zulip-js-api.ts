@@ -3,7 +3,6 @@
  * request timeouts, error codes and HTTP statuses as typed errors, validation of answers,
  * string-encoded params, and send keys (an outgoing item's id, invisible in the message).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Narrow, QueueRegistration, StreamMessage, ZulipApi, ZulipEvent, ZulipUser } from './api';
@@ -13,7 +12,10 @@ import { ZulipError } from './api';
 // The HTTP status of each answer. zulip-js resolves with the parsed JSON body and drops the
 // status (lib/api.js: `return response.json()`), so a 500 with Zulip's JSON error body looked
 // like a 400. zulip-js calls `helper.fetch(...)` through its lib/helper.js module object at each
-// request; a wrapper installed there records the status in the calling request's async context.
+// request, synchronously in the call (lib/api.js builds the request and fetches before its first
+// await); a wrapper installed there takes the calling request's slot (`nextSlot`, set just
+// around the call) and records the status in it. (An AsyncLocalStorage did this before: it
+// turns on promise hooks for every promise of the process, a cost on every reply.)
 // (Pinned zulip-js 2.1.0; zulip-js-api.test.ts fails if a new version stops calling it.)
 // ---------------------------------------------------------------------------------------------
 
@@ -37,7 +39,8 @@ lightForms();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after lightForms
 const zulipInit = require('zulip-js') as typeof import('zulip-js');
 
-const answerStatus = new AsyncLocalStorage<{ status?: number }>();
+/** The slot of the call being started: taken by the next `helper.fetch`, synchronously. */
+let nextSlot: { status?: number } | undefined;
 
 /** Connection errors before anything was sent. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -48,11 +51,13 @@ function installStatusProbe(): void {
   const helper = require('zulip-js/lib/helper') as { fetch?: Fetch; sreBotStatusProbe?: boolean };
   if (helper.sreBotStatusProbe || typeof helper.fetch !== 'function') return;
   const original = helper.fetch;
-  helper.fetch = async function (this: unknown, url: string, init?: unknown) {
-    const res = await original.call(this, url, init);
-    const slot = answerStatus.getStore();
-    if (slot && typeof res?.status === 'number') slot.status = res.status;
-    return res;
+  helper.fetch = function (this: unknown, url: string, init?: unknown) {
+    const slot = nextSlot;
+    nextSlot = undefined;
+    return original.call(this, url, init).then((res) => {
+      if (slot && typeof res?.status === 'number') slot.status = res.status;
+      return res;
+    });
   };
   helper.sreBotStatusProbe = true;
 }
@@ -288,7 +293,16 @@ class ZulipJsApi implements ZulipApi {
    */
   private async call(endpoint: string, fn: () => Promise<Record<string, unknown>>, timeoutMs = this.timeoutMs): Promise<Record<string, unknown>> {
     const slot: { status?: number } = {};
-    const outcome = answerStatus.run(slot, fn).then(
+    let started: Promise<Record<string, unknown>>;
+    nextSlot = slot;
+    try {
+      started = fn();
+    } catch (err) {
+      started = Promise.reject(err);
+    } finally {
+      nextSlot = undefined;
+    }
+    const outcome = started.then(
       (body) => this.interpret(endpoint, body, slot.status),
       (err: unknown) => {
         if (err instanceof ZulipError) throw err;

@@ -10,6 +10,7 @@ import { incident, T0 } from './factories';
 import { StoreUnavailableError } from '../../src/store/errors';
 import { manualFault, type StoreFault } from '../../src/store/fault';
 import type { OutgoingItem, Store } from '../../src/store/store';
+import type { Incident } from '../../src/domain/incident';
 
 export interface StorePlace {
   open(opts?: { fault?: StoreFault }): Store;
@@ -44,6 +45,23 @@ export function describeStore(name: string, newPlace: () => StorePlace): void {
       s.putIncident(incident({ eventId: '1', alertCount: 3, status: 'acknowledged', acknowledgedBy: 'Bob', acknowledgedAt: T0 + 9 }));
       expect(s.getIncident('1')).toMatchObject({ alertCount: 3, status: 'acknowledged', acknowledgedBy: 'Bob' });
       expect(s.openIncidents()).toHaveLength(1);
+      // Put with the incident as read before (a store may write only what changed): the same result.
+      const before = s.getIncident('1') as Incident;
+      const after = { ...before, alertCount: 4, lastAlertAt: T0 + 20, lastAlertMessageId: 99, status: 'resolved' as const, resolvedAt: T0 + 20, resolvedBy: 'Zabbix', resolution: 'ok-alert' as const };
+      s.putIncident(after, undefined, before);
+      expect(s.getIncident('1')).toMatchObject({ alertCount: 4, lastAlertMessageId: 99, status: 'resolved', resolvedBy: 'Zabbix', acknowledgedBy: 'Bob' });
+      expect(s.openIncidents()).toHaveLength(0);
+      s.close();
+    });
+
+    test('raiseState moves a number up only', () => {
+      const s = newPlace().open();
+      s.raiseState('pos', 10);
+      s.raiseState('pos', 7);
+      expect(s.getState('pos')).toBe('10');
+      s.raiseState('pos', 100);
+      s.raiseState('pos', 99);
+      expect(s.getState('pos')).toBe('100');
       s.close();
     });
 

@@ -53,12 +53,13 @@ export function createIntake({ store, sla, clock, log, speaker, parse }: IntakeD
         const result = applyAlert(existing, alert, post);
         if (result.kind === 'ignored' || result.kind === 'replayed') return result;
         const incident = schedule(result.incident, sla);
-        store.putIncident(incident, result.log);
+        store.putIncident(incident, 'log' in result ? result.log : undefined, existing);
         return { ...result, incident };
       });
       if (outcome.kind === 'replayed') log.info({ messageId: m.id, eventId: alert.eventId }, 'alert post handled before (replay after a restart); nothing changes');
       else if (outcome.kind === 'ignored') log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
-      else log.info({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
+      // A repeat (Zabbix re-notifying; thousands in a storm) changes only the incident's count.
+      else log[outcome.kind === 'repeated' ? 'debug' : 'info']({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
       return outcome;
     },
     alertEdited(messageId: number, content: string) {

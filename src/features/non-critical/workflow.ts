@@ -82,7 +82,7 @@ export class NonCriticalWorkflow {
     const known = store.projectIdsIn(ref).filter((r) => (r.triggerId === undefined || r.triggerId === alert.triggerId) && (r.messageId === undefined || r.messageId < message.id));
     if (known.length > 0) {
       speaker.react(message.id, REPEAT_EMOJI);
-      this.deps.log.info({ messageId: message.id, eventId: alert.eventId, projectId: known[0]?.projectId }, 'repeated non-critical alert: reacted 🔁');
+      this.deps.log.debug({ messageId: message.id, eventId: alert.eventId, projectId: known[0]?.projectId }, 'repeated non-critical alert: reacted 🔁');
       return;
     }
     store.transaction(() => {

@@ -196,7 +196,8 @@ export function statusCardModule(cards: StatusCards): BotModule {
   return {
     name: 'status-card',
     onAlert: ({ outcome }) => {
-      if (outcome.kind === 'opened' || outcome.kind === 'reopened' || outcome.kind === 'repeated' || outcome.kind === 'resolved') cards.mark(outcome.incident);
+      // Not a repeat: the card shows nothing a repeat changes (the sweep renders every card now and then).
+      if (outcome.kind === 'opened' || outcome.kind === 'reopened' || outcome.kind === 'resolved') cards.mark(outcome.incident);
     },
     onTopicMove: ({ from, to }) => cards.moved(from, to),
     onIncidentChange: (c) => cards.changed(c),
