@@ -27,7 +27,7 @@ import type { BotModule, HookName, ModuleHealth } from './module';
 
 /** The incidents' state changes the pipeline itself asks for (src/features/incidents/intake.ts). */
 export interface Intake {
-  /** Stores what the alert does to its incident. */
+  /** Stores what the alert does to its incident; called inside the alert's transaction (the pipeline's, with the modules' hooks). */
   alert(alert: ZabbixAlert, message: StreamMessage): AlertOutcome;
   /**
    * A tracked alert post edited: what it says now, applied as if posted (an edit to OK resolves).

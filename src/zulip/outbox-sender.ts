@@ -86,6 +86,9 @@ function sendKey(row: OutboxRow, piece: number): string {
 
 export class OutboxSender {
   private wake: (() => void) | undefined;
+  /** The loop's wake-up timer and when it fires (clock time). */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
   /** While idle: wake up at this time at the latest. */
   private idleAt: ((at: number) => void) | undefined;
   /** Rows being sent, by id, with their lane at the time. */
@@ -155,24 +158,30 @@ export class OutboxSender {
   }
 
   private async idle(ms: number): Promise<void> {
-    const { clock } = this.deps;
     await new Promise<void>((resolve) => {
-      let until = clock.now() + ms;
-      let timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-      this.idleAt = (at) => {
-        if (at >= until) return;
-        until = at;
-        clearTimeout(timer);
-        timer = setTimeout(done, Math.max(0, at - clock.now()));
-      };
+      this.wake = resolve;
+      this.idleAt = (at) => this.wakeUpBy(at);
+      this.wakeUpBy(this.deps.clock.now() + ms);
     });
     this.wake = undefined;
     this.idleAt = undefined;
+  }
+
+  /**
+   * The loop's timer fires at `at` at the latest. One timer lives across rounds: a kick wakes the
+   * loop without clearing it, and a timer already due sooner is kept (an early wake-up only looks
+   * at the outbox). A reply's round then sets and clears no timer: at rest each costs as much as
+   * a statement.
+   */
+  private wakeUpBy(at: number): void {
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.wake?.();
+    }, Math.max(0, at - this.deps.clock.now()));
   }
 
   private async loop(): Promise<void> {
@@ -186,6 +195,8 @@ export class OutboxSender {
       }
       await this.idle(wait);
     }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Starts what may go now; returns how long to idle (a send ending or new item wakes it earlier). */

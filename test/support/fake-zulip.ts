@@ -1164,9 +1164,12 @@ export class FakeZulip {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...ctx.rateHeaders, ...reply.headers };
     this.log(ctx, reply.status, fault ?? (ctx.drop ? 'drop' : ctx.faultTag));
     if (!ctx.drop) {
+      // The instant the answer is written, taken before the write: taken after it, a bot woken on
+      // this core could run first and its reply seemed to come sooner than the bot's own work.
+      const writtenAt = performance.now();
       ctx.res.writeHead(reply.status, { ...headers, 'content-length': String(payload.length) });
       ctx.res.end(payload);
-      if (ctx.released) this.onEventsReleased?.({ ...ctx.released, at: performance.now() });
+      if (ctx.released) this.onEventsReleased?.({ ...ctx.released, at: writtenAt });
       return;
     }
     // A dropped answer is sent chunked: node-fetch 2 (inside zulip-js) then rejects with "Premature close".

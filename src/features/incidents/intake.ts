@@ -1,7 +1,7 @@
 /**
  * The incidents' own state changes the pipeline asks for before any module hook runs: what an
  * alert post does to its incident, and incidents following their topic when it is renamed or
- * moved. Each is one transaction.
+ * moved. Each is one transaction (an alert's is the pipeline's, shared with the modules' hooks).
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -46,7 +46,8 @@ export function createIntake({ store, sla, clock, log, speaker, parse }: IntakeD
 
   return {
     alert(alert: ZabbixAlert, m: StreamMessage): AlertOutcome {
-      const outcome = store.transaction((): AlertOutcome => {
+      // In the pipeline's transaction already (one per alert, with the modules' hooks): no savepoint of its own.
+      const outcome = ((): AlertOutcome => {
         const post = { messageId: m.id, at: m.timestamp * 1000, stream: m.stream, topic: m.topic, senderName: m.senderName };
         const existing = store.getIncident(alert.eventId);
         if (!existing && alert.status === 'OK') return resolveSameTrigger(alert, post);
@@ -55,11 +56,11 @@ export function createIntake({ store, sla, clock, log, speaker, parse }: IntakeD
         const incident = schedule(result.incident, sla);
         store.putIncident(incident, 'log' in result ? result.log : undefined, existing);
         return { ...result, incident };
-      });
+      })();
       if (outcome.kind === 'replayed') log.info({ messageId: m.id, eventId: alert.eventId }, 'alert post handled before (replay after a restart); nothing changes');
       else if (outcome.kind === 'ignored') log.info({ messageId: m.id, eventId: alert.eventId, reason: outcome.reason }, 'alert changes nothing');
-      // A repeat (Zabbix re-notifying; thousands in a storm) changes only the incident's count.
-      else log[outcome.kind === 'repeated' ? 'debug' : 'info']({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
+      // One line per alert post, repeats too (operators and the benchmark follow the posts by them).
+      else log.info({ messageId: m.id, eventId: alert.eventId, outcome: outcome.kind, class: alert.incidentClass, host: alert.host }, `alert ${outcome.kind}: ${alert.host}: ${alert.triggerName}`);
       return outcome;
     },
     alertEdited(messageId: number, content: string) {
