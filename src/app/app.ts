@@ -324,6 +324,8 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
     onFirstStart: (upTo) => {
       if (store.openIncidents().length === 0) jobRunner.enqueue(IMPORT_JOB, { upTo });
     },
+    // The realm's edit limit (unless zulip.editWindow sets one): how long cards are edited in place.
+    onRegistered: (queue) => sender.realmEditLimit(queue.editLimitSeconds),
     onLive: () => {
       log.info('polling live');
       // What changed in Zulip while the bot was not listening (renames, ✔, un-✔): off the message path.

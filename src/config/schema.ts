@@ -21,6 +21,21 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** The same, with no default: undefined when not given. */
+const optionalDuration = () =>
+  z
+    .string({ error: 'expected a duration like "1h"' })
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "1h" (got ${JSON.stringify(text)})` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}, got an empty string` });
 
 const zulipSite = z.string({ error: 'expected a URL like "https://chat.example.org"' }).transform((s, ctx) => {
@@ -55,11 +70,12 @@ export const configSchema = z.strictObject({
       /** On the first start (an empty store), how far back the alert streams are read for open incidents. */
       importWindow: duration('14d'),
       /**
-       * How long after posting the bot may edit its messages (status cards, storm summaries): the
-       * realm's "Time limit for editing messages" (message_content_edit_limit_seconds, Zulip's
-       * default 10 minutes). After it, a fresh message is posted and kept up to date instead.
+       * How long after posting the bot may edit its messages (status cards, storm summaries).
+       * Unset: the realm's "Time limit for editing messages" (message_content_edit_limit_seconds),
+       * which Zulip sends when the bot registers its event queue; 10 minutes (Zulip's default)
+       * until it has. After it, a fresh message is posted and kept up to date instead.
        */
-      editWindow: duration('10m'),
+      editWindow: optionalDuration(),
     })
     // site, email and apiKey may come from the environment or a zuliprc: src/config/load.ts checks them.
     .prefault({}),

@@ -59,6 +59,8 @@ export interface QueueRegistration {
   lastEventId: number;
   maxMessageId: number;
   longpollTimeoutSeconds: number;
+  /** The realm's message_content_edit_limit_seconds (null: no limit); undefined when Zulip did not say. */
+  editLimitSeconds?: number | null;
 }
 
 export interface Narrow {

@@ -6,7 +6,7 @@
 import { backoffDelay, sleep, untilAborted } from '../core/async';
 import type { Logger } from '../core/log';
 import { isStoreError } from '../store/errors';
-import type { DirectMessage, Reaction, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
+import type { DirectMessage, QueueRegistration, Reaction, StreamMessage, TopicMove, ZulipApi, ZulipEvent } from './api';
 import { ZulipError } from './api';
 
 export interface EventSink {
@@ -49,6 +49,8 @@ export interface EventPollerDeps {
   onFirstStart?: (maxMessageId: number) => void;
   /** Called when the backfill is done and the bot is polling live. */
   onLive?: () => void;
+  /** Each queue registered (what /register said: e.g. the realm's edit limit). */
+  onRegistered?: (queue: QueueRegistration) => void;
   /**
    * Messages whose handling is idempotent by message id (alert posts): on start, the catch-up
    * also reads back those of the last seconds before the stored position — an event that came
@@ -137,6 +139,7 @@ export class EventPoller {
         this.handledFloor ??= this.position ?? queue.maxMessageId;
         this.status.registrations++;
         this.deps.log.info({ queueId: queue.queueId, maxMessageId: queue.maxMessageId }, 'registered Zulip event queue');
+        this.deps.onRegistered?.(queue);
         await this.backfill(queue.maxMessageId, signal);
         this.sample();
         this.status.consecutiveFailures = 0;

@@ -39,7 +39,10 @@ export interface OutboxSenderDeps {
   onSent?: (row: OutboxRow) => void;
   /** Where cards (messages kept up to date) are remembered; without it a card is posted each time. */
   cards?: Pick<CardStore, 'getCard' | 'putCard'>;
-  /** How long after posting Zulip lets the bot edit a message (the realm's message_content_edit_limit_seconds). Default 10 min. */
+  /**
+   * How long after posting the bot may edit a message (`zulip.editWindow`). Unset: the realm's
+   * message_content_edit_limit_seconds once /register has said it (realmEditLimit), else 10 min.
+   */
   editWindowMs?: number;
   /** The bot's own email: to find its messages again by their send keys (see `deliveredBefore`). */
   selfEmail?: string;
@@ -108,7 +111,7 @@ export class OutboxSender {
   private readonly maxInFlight: number;
   private readonly lateWaitMs: number;
   private readonly inFlightGraceMs: number;
-  private readonly editWindowMs: number;
+  private editWindowMs: number;
   sent = 0;
   failures = 0;
 
@@ -116,8 +119,16 @@ export class OutboxSender {
     this.maxInFlight = Math.max(1, deps.maxInFlight ?? 4);
     this.lateWaitMs = deps.lateWaitMs ?? 45_000;
     this.inFlightGraceMs = deps.inFlightGraceMs ?? 20_000;
-    // A little under the limit: an edit sent just in time may arrive late.
-    this.editWindowMs = Math.max(0, (deps.editWindowMs ?? 600_000) - 15_000);
+    this.editWindowMs = editWindow(deps.editWindowMs ?? 600_000);
+  }
+
+  /**
+   * The realm's edit limit as /register said it (seconds; 0 or null: no limit; undefined: not
+   * said): it decides how long a card is edited, unless `zulip.editWindow` is set.
+   */
+  realmEditLimit(seconds: number | null | undefined): void {
+    if (this.deps.editWindowMs !== undefined || seconds === undefined) return;
+    this.editWindowMs = seconds === null || seconds <= 0 ? Number.POSITIVE_INFINITY : editWindow(seconds * 1000);
   }
 
   start(): void {
@@ -461,4 +472,9 @@ export class OutboxSender {
       this.deps.log.info({ outboxId: row.id }, 'a slow send was answered late: delivered once');
     }
   }
+}
+
+/** A little under the limit (15 s, a quarter of a short one): an edit sent just in time may arrive late. */
+function editWindow(limitMs: number): number {
+  return Math.max(0, limitMs - Math.min(15_000, limitMs / 4));
 }

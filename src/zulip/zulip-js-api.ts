@@ -131,6 +131,7 @@ const registerWire = z.object({
   last_event_id: z.number(),
   max_message_id: z.number().default(0),
   event_queue_longpoll_timeout_seconds: z.number().optional(),
+  realm_message_content_edit_limit_seconds: z.number().nullable().optional(),
 });
 
 const eventWire = z.looseObject({ id: z.number(), type: z.string() });
@@ -346,6 +347,8 @@ class ZulipJsApi implements ZulipApi {
         // A narrow holds one stream only, so the queue takes every public stream and the bot
         // keeps the SRE streams' messages. Reactions: acknowledging with an emoji (issue 18).
         event_types: ['message', 'update_message', 'delete_message', 'reaction'], // zulip-js JSON-encodes this one itself
+        // The state returned with the queue: the newest message id, and the realm's settings (its edit limit).
+        fetch_event_types: ['message', 'realm'],
         all_public_streams: 'true',
         apply_markdown: 'false',
       }),
@@ -354,7 +357,13 @@ class ZulipJsApi implements ZulipApi {
     // Zulip answers -1 when the realm has no messages yet.
     const longpoll = r.event_queue_longpoll_timeout_seconds ?? 90;
     this.longpollTimeoutMs = longpoll * 1000 + 15_000;
-    return { queueId: r.queue_id, lastEventId: r.last_event_id, maxMessageId: Math.max(0, r.max_message_id), longpollTimeoutSeconds: longpoll };
+    return {
+      queueId: r.queue_id,
+      lastEventId: r.last_event_id,
+      maxMessageId: Math.max(0, r.max_message_id),
+      longpollTimeoutSeconds: longpoll,
+      ...(r.realm_message_content_edit_limit_seconds !== undefined ? { editLimitSeconds: r.realm_message_content_edit_limit_seconds } : {}),
+    };
   }
 
   async getEvents(queueId: string, lastEventId: number): Promise<ZulipEvent[]> {

@@ -158,10 +158,23 @@ describe('reactions as actions, and the status card', () => {
     expect(resolved.content).toContain('- Zabbix: OK (recovered) · event [9301](https://zabbix.example.org/tr_events.php?triggerid=9301&eventid=9301)');
   });
 
-  test('once Zulip no longer lets the bot edit the card (the realm\'s edit limit), a fresh card is posted and edited from then on', async () => {
+  test('the realm\'s edit limit, as /register tells it: past it the card is posted afresh, no edit tried', async () => {
     await restartWith({ timezone: 'Europe/Amsterdam' }, { fake: { editLimitSeconds: 4 } });
+    const alert = await problem('9501', 'HTTPS is down on web-09');
+    const first = await cardSaying('**1 not acknowledged**');
+    await sleep(5_000); // past the realm's limit
+    fake.react(w.ann.email, alert.id, 'working_on_it');
+    const fresh = await cardSaying('Acknowledged by **Ann Smith**');
+    expect(fresh.id).toBeGreaterThan(first.id);
+    expect(fake.editsOf(first.id)).toEqual([]);
+    expect(fake.requests.filter((r) => r.method === 'PATCH' && r.status !== 200)).toEqual([]); // none refused: none tried
+  });
+
+  test('once Zulip no longer lets the bot edit the card (the realm\'s edit limit lowered while it runs), a fresh card is posted and edited from then on', async () => {
+    await restartWith({ timezone: 'Europe/Amsterdam' });
     const alert = await problem('9401', 'HTTPS is down on web-09');
     const first = await cardSaying('**1 not acknowledged**');
+    fake.setEditLimit(4); // an administrator sets a limit: the bot registered before, with none
     await sleep(5_000); // past the realm's limit
     fake.react(w.ann.email, alert.id, 'working_on_it');
     const fresh = await cardSaying('Acknowledged by **Ann Smith**');

@@ -306,9 +306,11 @@ describe('content edits (issue 18: cards the bot keeps up to date)', () => {
       const b = limited.addUser({ email: 'sre-bot@example.com', fullName: 'SRE Bot', isBot: true, apiKey: 'botkey' });
       limited.addStream('alerts');
       const zb = await zulipInit({ username: b.email, apiKey: b.apiKey, realm: limited.url });
-      expect(await zb.queues.register({ event_types: ['message'] })).toMatchObject({ realm_message_content_edit_limit_seconds: 1 });
+      expect(await zb.queues.register({ event_types: ['message'], fetch_event_types: ['message', 'realm'] })).toMatchObject({ realm_message_content_edit_limit_seconds: 1 });
+      // The realm's state only when asked for (fetch_event_types defaults to event_types).
+      expect(await zb.queues.register({ event_types: ['message'] })).not.toHaveProperty('realm_message_content_edit_limit_seconds');
       // Without a limit (the default fake): null, as Zulip says "no limit".
-      expect(await (await connect(bot)).queues.register({ event_types: ['message'] })).toMatchObject({ realm_message_content_edit_limit_seconds: null });
+      expect(await (await connect(bot)).queues.register({ event_types: ['message'], fetch_event_types: ['realm'] })).toMatchObject({ realm_message_content_edit_limit_seconds: null });
       const old = await zb.messages.send({ type: 'stream', to: 'alerts', topic: 't', content: 'card v1' });
       expect(await zb.messages.update({ message_id: old.id, content: 'card v2' })).toMatchObject({ result: 'success' });
       await new Promise((r) => setTimeout(r, 2_100));

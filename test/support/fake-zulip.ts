@@ -741,6 +741,11 @@ export class FakeZulip {
     this.notifyWaiters();
   }
 
+  /** An administrator changes the realm's edit limit (0: none); queues registered before are not told. */
+  setEditLimit(seconds: number): void {
+    this.opts.editLimitSeconds = seconds;
+  }
+
   private editContent(message: FakeMessage, content: string, editor: FakeUser): void {
     if (editor.id !== message.sender_id) {
       throw new ApiError(400, 'BAD_REQUEST', "You don't have permission to edit this message");
@@ -942,6 +947,12 @@ export class FakeZulip {
     if (types !== undefined && !(Array.isArray(types) && types.every((t) => typeof t === 'string'))) {
       throw new ApiError(400, 'BAD_REQUEST', 'event_types is not a list of strings');
     }
+    // The state sent back: fetch_event_types, which defaults to event_types (Zulip's /register).
+    const fetch = parseJsonParam(ctx.params, 'fetch_event_types') ?? types;
+    if (fetch !== undefined && !(Array.isArray(fetch) && fetch.every((t) => typeof t === 'string'))) {
+      throw new ApiError(400, 'BAD_REQUEST', 'fetch_event_types is not a list of strings');
+    }
+    const sends = (kind: string) => fetch === undefined || (fetch as string[]).includes(kind);
     const id = `${this.startedAt}:${this.queueCounter++}`;
     this.queues.set(id, {
       id, user, eventTypes: types === undefined ? null : new Set(types as string[]),
@@ -953,8 +964,8 @@ export class FakeZulip {
     return success({
       queue_id: id, last_event_id: -1, max_message_id: last ? last.id : -1,
       event_queue_longpoll_timeout_seconds: this.opts.longpollTimeoutSeconds,
-      // The realm's edit limit, as Zulip sends it (null: no limit).
-      realm_message_content_edit_limit_seconds: this.opts.editLimitSeconds > 0 ? this.opts.editLimitSeconds : null,
+      // The realm's edit limit, as Zulip sends it (null: no limit), with the realm's state only.
+      ...(sends('realm') ? { realm_message_content_edit_limit_seconds: this.opts.editLimitSeconds > 0 ? this.opts.editLimitSeconds : null } : {}),
       zulip_feature_level: 300, zulip_version: '10.0', realm_uri: this.url, realm_url: this.url,
     });
   }
