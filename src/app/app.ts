@@ -8,7 +8,6 @@ import type { BotConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/log';
 import { RateLimiter } from '../core/rate-limiter';
-import { dateFormat } from '../core/time-format';
 import { helpModule } from '../features/help/module';
 import { IMPORT_JOB, RECONCILE_JOB, reconcileOnce, type HistoryDeps } from '../features/incidents/history';
 import { createIntake } from '../features/incidents/intake';
@@ -42,7 +41,7 @@ import { JobRunner, type JobHandler, type JobQueue } from '../pipeline/jobs';
 import type { BotModule } from '../pipeline/module';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Store } from '../store/store';
-import { StoreWatch } from '../store/watch';
+import { outageTime, StoreWatch } from '../store/watch';
 import type { ZabbixApi } from '../zabbix/client';
 import { parseAlert } from '../zabbix/parse-alert';
 import type { IncidentChange } from '../domain/incident';
@@ -419,7 +418,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
           const alarm = last?.at(-1);
           if (!alarm || !/My store cannot write/.test(alarm.content)) return;
           const key = createHash('sha256').update(`store-back:${alarm.id}`).digest('hex').slice(0, 12);
-          store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: `✅ My store writes again (the outage said at ${dateFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(alarm.timestamp * 1000)} is over; I was restarted since): alerts and commands are handled again, none was skipped.` }, clock.now(), 'notice');
+          store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: `✅ My store writes again (the outage said at ${outageTime(alarm.timestamp * 1000, tz)} is over; I was restarted since): alerts and commands are handled again, none was skipped.` }, clock.now(), 'notice');
           sender.kick();
           log.info({ afterRestart: true, alarm: alarm.id }, 'store writes again; intake resumed');
         })

@@ -191,6 +191,11 @@ export class StoreWatch {
   }
 
   private time(at: number): string {
-    return dateFormat('en-GB', { timeZone: this.deps.timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(at);
+    return outageTime(at, this.deps.timeZone);
   }
+}
+
+/** An outage's time as the store notices say it (HH:MM:SS in the team's zone). */
+export function outageTime(at: number, timeZone: string): string {
+  return dateFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(at);
 }
