@@ -7,34 +7,25 @@ import { WEEKDAYS } from '../domain/runbook';
 import { cronProblem } from '../ops/cron';
 import { normaliseSite } from './zuliprc';
 
+/** A duration text ("1h") as milliseconds; an issue for anything else. */
+function toMs(text: string, ctx: z.RefinementCtx): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "1h" (got ${JSON.stringify(text)})` });
+    return z.NEVER;
+  }
+  return ms;
+}
+
 /** A duration string ("1h") validated and turned into milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string({ error: 'expected a duration like "1h"' })
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like "1h" (got ${JSON.stringify(text)})` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const duration = (fallback: string) => z.string({ error: 'expected a duration like "1h"' }).default(fallback).transform(toMs);
 
 /** The same, with no default: undefined when not given. */
 const optionalDuration = () =>
   z
     .string({ error: 'expected a duration like "1h"' })
     .optional()
-    .transform((text, ctx) => {
-      if (text === undefined) return undefined;
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like "1h" (got ${JSON.stringify(text)})` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .transform((text, ctx) => (text === undefined ? undefined : toMs(text, ctx)));
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}, got an empty string` });
 
