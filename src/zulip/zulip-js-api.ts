@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Narrow, QueueRegistration, StreamMessage, ZulipApi, ZulipEvent, ZulipUser } from './api';
 import { ZulipError } from './api';
+import { httpFetch } from './http-fetch';
 
 // ---------------------------------------------------------------------------------------------
 // The HTTP status of each answer. zulip-js resolves with the parsed JSON body and drops the
@@ -25,19 +26,27 @@ import { ZulipError } from './api';
 // memory for code the bot never needs (it uploads nothing). zulip-js's helper gets URLSearchParams
 // instead — the same `append(key, value)`; node-fetch sends it url-encoded, which Zulip takes as
 // it takes multipart forms. Installed in the module cache before zulip-js is loaded.
+
+// The same for its fetch: zulip-js's helper gets httpFetch (http-fetch.ts: node-fetch's work per
+// request was most of the time between a reply's call and its request on the socket), and
+// node-fetch is never loaded. (Set on the helper as well, for module loaders that keep their own
+// cache, such as jest's.)
 // ---------------------------------------------------------------------------------------------
 
-function lightForms(): void {
+function provide(name: string, exports: unknown): void {
   try {
-    const path = require.resolve('isomorphic-form-data', { paths: [dirname(require.resolve('zulip-js/lib/helper'))] });
-    if (!require.cache[path]) require.cache[path] = { id: path, filename: path, loaded: true, exports: URLSearchParams, children: [], paths: [] } as unknown as NodeJS.Module;
+    const path = require.resolve(name, { paths: [dirname(require.resolve('zulip-js/lib/helper'))] });
+    if (!require.cache[path]) require.cache[path] = { id: path, filename: path, loaded: true, exports, children: [], paths: [] } as unknown as NodeJS.Module;
   } catch {
-    // laid out differently: zulip-js loads its own forms
+    // laid out differently: zulip-js loads its own
   }
 }
-lightForms();
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- after lightForms
+provide('isomorphic-form-data', URLSearchParams);
+provide('isomorphic-fetch', httpFetch);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- after provide
 const zulipInit = require('zulip-js') as typeof import('zulip-js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+Object.assign(require('zulip-js/lib/helper') as object, { FormData: URLSearchParams });
 
 /** The slot of the call being started: taken by the next `helper.fetch`, synchronously. */
 let nextSlot: { status?: number } | undefined;
@@ -50,7 +59,7 @@ function installStatusProbe(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const helper = require('zulip-js/lib/helper') as { fetch?: Fetch; sreBotStatusProbe?: boolean };
   if (helper.sreBotStatusProbe || typeof helper.fetch !== 'function') return;
-  const original = helper.fetch;
+  const original = httpFetch as unknown as Fetch;
   helper.fetch = function (this: unknown, url: string, init?: unknown) {
     const slot = nextSlot;
     nextSlot = undefined;
@@ -307,7 +316,7 @@ class ZulipJsApi implements ZulipApi {
       (body) => this.interpret(endpoint, body, slot.status),
       (err: unknown) => {
         if (err instanceof ZulipError) throw err;
-        // No connection at all (node-fetch's FetchError carries the system error code): Zulip never got it.
+        // No connection at all (the system error's code): Zulip never got it.
         const code = (err as { code?: unknown })?.code;
         const notSent = slot.status === undefined && typeof code === 'string' && NOT_SENT.has(code);
         throw new ZulipError('network', endpoint, (err as Error)?.message ?? String(err), undefined, undefined, { ...(slot.status !== undefined ? { status: slot.status } : {}), ...(notSent ? { notSent } : {}) });

@@ -1183,7 +1183,7 @@ export class FakeZulip {
       if (ctx.released) this.onEventsReleased?.({ ...ctx.released, at: writtenAt });
       return;
     }
-    // A dropped answer is sent chunked: node-fetch 2 (inside zulip-js) then rejects with "Premature close".
+    // A dropped answer is sent chunked: the bot's fetch (and node-fetch 2) then rejects, the answer cut short.
     // (Cut short under a Content-Length, its promise would never settle; hangNext covers that case.)
     ctx.res.writeHead(reply.status, headers);
     ctx.res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => ctx.res.destroy());
