@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from './log';
+import { createLogger, soonAfter } from './log';
 
 test('API keys, tokens and passwords never reach the logs', () => {
   const lines: string[] = [];
@@ -17,4 +17,39 @@ test('API keys, tokens and passwords never reach the logs', () => {
   for (const secret of ['zulip-secret-1', 'zabbix-secret-2', 'zulip-secret-3', 'zabbix-secret-4', 'pw-5', 'c2VjcmV0', 'zabbix-secret-6']) expect(out).not.toContain(secret);
   expect(out).toContain('[redacted]');
   expect(out).toContain('https://c.org');
+});
+
+describe('lines written soon after, not during (soonAfter)', () => {
+  function sink() {
+    const writes: string[] = [];
+    let syncFlushes = 0;
+    return { writes, dest: { write: (s: string) => void writes.push(s), flushSync: () => void syncFlushes++ }, flushes: () => syncFlushes };
+  }
+
+  test('lines logged together are written once, in order, after the delay', async () => {
+    const { writes, dest } = sink();
+    const log = createLogger('info', soonAfter(dest, 15));
+    log.info('one');
+    log.warn({ n: 2 }, 'two');
+    log.info('three');
+    expect(writes).toEqual([]); // nothing written while the reply is being handled
+    await new Promise((r) => setTimeout(r, 40));
+    expect(writes).toHaveLength(1);
+    expect((writes[0] as string).trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['one', 'two', 'three']);
+    log.info('four');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(writes).toHaveLength(2);
+  });
+
+  test('a burst past the buffer is written at once; flushSync writes what has gathered', () => {
+    const { writes, dest, flushes } = sink();
+    const out = soonAfter(dest, 60_000);
+    for (let i = 0; i < 200; i++) out.write(`${JSON.stringify({ i, pad: 'x'.repeat(100) })}\n`);
+    expect(writes.length).toBeGreaterThan(0);
+    const before = writes.join('').split('\n').filter(Boolean).length;
+    expect(before).toBeLessThan(200);
+    out.flushSync();
+    expect(flushes()).toBe(1);
+    expect(writes.join('').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
 });

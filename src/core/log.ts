@@ -32,7 +32,58 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   // Stdout written asynchronously (the write itself off the main thread, lines kept in order,
   // flushed at exit): a slow log file or pipe does not hold up a reply. A line logged just before
   // a SIGKILL may be lost.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(options, destination ?? soonAfter(pino.destination({ dest: 1, sync: false }), LOG_DELAY_MS));
+}
+
+/** Lines are written at most this long after they are logged (at once when this much has gathered). */
+export const LOG_DELAY_MS = 10;
+const LOG_BUFFER_BYTES = 16 * 1024;
+
+type Destination = pino.DestinationStream & { flushSync(): void };
+
+/**
+ * The lines logged while a reply is handled are written after its request, not during: each
+ * write, even handed to a worker thread, wakes a thread and a core just as the reply's request
+ * goes out. Lines gather here; the first sets one timer that hands them to `dest` `delayMs`
+ * later (or at once past LOG_BUFFER_BYTES). Order is kept; at exit what has gathered is written
+ * synchronously.
+ */
+export function soonAfter(dest: Destination, delayMs: number): Destination & { flush(cb?: (err?: Error) => void): void } {
+  let pending: string[] = [];
+  let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const handOver = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? (pending[0] as string) : pending.join('');
+    pending = [];
+    bytes = 0;
+    dest.write(text);
+  };
+  process.on('exit', () => {
+    handOver();
+    dest.flushSync();
+  });
+  return {
+    write(line: string) {
+      pending.push(line);
+      bytes += line.length;
+      if (bytes >= LOG_BUFFER_BYTES) handOver();
+      else if (!timer) {
+        timer = setTimeout(handOver, delayMs);
+        timer.unref();
+      }
+    },
+    flush(cb?: (err?: Error) => void) {
+      handOver();
+      cb?.();
+    },
+    flushSync() {
+      handOver();
+      dest.flushSync();
+    },
+  };
 }
 
 /** A logger that writes nothing (tests). */
