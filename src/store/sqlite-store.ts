@@ -369,6 +369,16 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/** The outbox is kept in memory while it holds fewer rows than this (SqliteStore.outboxView). */
+const OUTBOX_VIEW_MAX = 256;
+/** Incidents kept in memory at most (SqliteStore.incidentCache). */
+const INCIDENT_CACHE_MAX = 512;
+
+/** An outbox row as handed out: frozen, since the same row is handed out again from the view. */
+function outboxRow(id: number, item: OutgoingItem, createdAt: number, attempts: number, notBefore: number, priority: number): OutboxRow {
+  return Object.freeze({ id, item: Object.freeze(item), createdAt, attempts, notBefore, lane: laneOfPriority(priority) });
+}
+
 class SqliteStore implements Store {
   private readonly stmts;
   private readonly incidentUpdates = new Map<string, Database.Statement<[IncidentRow]>>();
@@ -384,6 +394,24 @@ class SqliteStore implements Store {
   private readonly pendingReschedules = new Map<number, { notBefore: number; attempts: number }>();
   /** Jobs done while the store could not write: marked done once it can (see finishJob). */
   private readonly pendingFinished = new Set<number>();
+  /**
+   * The whole outbox, in the order it is sent (priority, id), while it holds fewer than
+   * OUTBOX_VIEW_MAX rows; undefined when not known (read again). Kept by the outbox's own writes
+   * after each succeeds; dropped by a transaction that fails (its writes are undone) and by the
+   * writes that change rows by their content (a topic's rename, a card's drop). The sender reads
+   * the outbox after every commit that queued something: at rest that read and its JSON were a
+   * tenth of a millisecond of every reply. One process writes the file (the lease), so nothing
+   * else changes it meanwhile.
+   */
+  private outboxView: OutboxRow[] | undefined;
+  /**
+   * Incidents as last read or written, by event id: a repeated alert's incident is read without
+   * a statement (at rest the read was a twentieth of a millisecond of its reply). Entries are
+   * what a read of the file would give (the row written, turned back into an incident), frozen
+   * (handed out again); cleared by a transaction that fails, by a topic move (an update by
+   * topic), and when it holds INCIDENT_CACHE_MAX.
+   */
+  private readonly incidentCache = new Map<string, Incident>();
 
   constructor(
     private readonly db: Database.Database,
@@ -544,6 +572,8 @@ class SqliteStore implements Store {
       if (outer && this.txWrote) this.failing = undefined;
       return result;
     } catch (err) {
+      this.outboxView = undefined; // its writes, if any, were undone
+      this.incidentCache.clear();
       throw this.failed(err);
     } finally {
       if (outer) this.txWrote = false;
@@ -577,8 +607,21 @@ class SqliteStore implements Store {
   }
 
   getIncident(eventId: string): Incident | undefined {
+    const cached = this.incidentCache.get(eventId);
+    if (cached) return cached;
     const r = this.stmts.get.get(eventId);
-    return r ? toIncident(r) : undefined;
+    if (!r) return undefined;
+    return this.remember(toIncident(r));
+  }
+
+  private remember(incident: Incident): Incident {
+    if (this.incidentCache.size >= INCIDENT_CACHE_MAX) this.incidentCache.clear();
+    if (incident.timers) {
+      Object.freeze(incident.timers.warningsSent);
+      Object.freeze(incident.timers);
+    }
+    this.incidentCache.set(incident.eventId, Object.freeze(incident));
+    return incident;
   }
 
   putIncident(incident: Incident, log?: IncidentLogEntry, before?: Incident): void {
@@ -589,7 +632,13 @@ class SqliteStore implements Store {
         const old = toRow(before) as unknown as Record<string, unknown>;
         const changed = INCIDENT_COLUMNS.filter((c) => c !== 'event_id' && (row as unknown as Record<string, unknown>)[c] !== old[c]);
         if (changed.length > 0) this.incidentUpdate(changed).run(row);
-      } else this.stmts.put.run(row);
+        // The file's row is `before`'s with those columns: known only when `before` is what is known.
+        if (this.incidentCache.get(incident.eventId) === before) this.remember(toIncident(row));
+        else this.incidentCache.delete(incident.eventId);
+      } else {
+        this.stmts.put.run(row);
+        this.remember(toIncident(row));
+      }
       if (log) this.addLog(log);
     };
     // Inside a transaction already (the pipeline's, one per alert): no savepoint of its own.
@@ -674,6 +723,8 @@ class SqliteStore implements Store {
         this.stmts.moveHandlers.run(to.stream, tk, from.stream, fk);
       }
       // Messages still queued for the old name go to the new one (else they would open the old topic again).
+      this.outboxView = undefined;
+      this.incidentCache.clear();
       this.stmts.moveOutbox.run(to.stream, to.topic, from.stream, from.topic);
       return this.stmts.move.run(to.stream, to.topic, from.stream, from.topic).changes;
     });
@@ -689,6 +740,7 @@ class SqliteStore implements Store {
   }
 
   dropQueuedCard(key: string): number {
+    this.outboxView = undefined;
     return this.stmts.dropQueuedCard.run(key).changes;
   }
 
@@ -780,11 +832,31 @@ class SqliteStore implements Store {
   }
 
   enqueue(item: OutgoingItem, now: number, lane: Lane = 'notice'): number {
-    return Number(this.stmts.enqueue.run(JSON.stringify(item), now, now, LANE_PRIORITY[lane]).lastInsertRowid);
+    const json = JSON.stringify(item);
+    const priority = LANE_PRIORITY[lane];
+    let id: number;
+    try {
+      id = Number(this.stmts.enqueue.run(json, now, now, priority).lastInsertRowid);
+    } catch (err) {
+      this.outboxView = undefined;
+      throw err;
+    }
+    const view = this.outboxView;
+    if (view) {
+      if (view.length >= OUTBOX_VIEW_MAX) this.outboxView = undefined;
+      else {
+        // Last of its lane (ids only grow), before the first row of a later lane.
+        let at = view.length;
+        while (at > 0 && (LANE_PRIORITY[(view[at - 1] as OutboxRow).lane ?? 'notice'] > priority)) at--;
+        view.splice(at, 0, outboxRow(id, JSON.parse(json) as OutgoingItem, now, 0, now, priority));
+      }
+    }
+    return id;
   }
 
   peek(): OutboxRow | undefined {
     if (this.outboxHeld()) return undefined;
+    if (this.outboxView) return this.outboxView[0];
     let r;
     try {
       r = this.stmts.peek.get();
@@ -798,6 +870,7 @@ class SqliteStore implements Store {
 
   pending(limit: number): OutboxRow[] {
     if (this.outboxHeld()) return [];
+    if (this.outboxView) return this.outboxView.slice(0, limit);
     let rows;
     try {
       rows = this.stmts.pendingRows.all(limit);
@@ -805,7 +878,10 @@ class SqliteStore implements Store {
       if (err instanceof StoreUnavailableError) return [];
       throw err;
     }
-    return rows.map((r) => ({ id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before, lane: laneOfPriority(r.priority) }));
+    const out = rows.map((r) => outboxRow(r.id, JSON.parse(r.item) as OutgoingItem, r.created_at, r.attempts, r.not_before, r.priority));
+    // Fewer than asked for: that is the whole outbox (outside a transaction, whose writes may yet be undone).
+    if (out.length < limit && out.length < OUTBOX_VIEW_MAX && !this.db.inTransaction) this.outboxView = out.slice();
+    return out;
   }
 
   remove(id: number): void {
@@ -813,9 +889,14 @@ class SqliteStore implements Store {
     try {
       this.stmts.remove.run(id);
     } catch (err) {
+      this.outboxView = undefined;
       if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
       this.pendingRemovals.add(id);
+      return;
     }
+    const view = this.outboxView;
+    const at = view ? view.findIndex((r) => r.id === id) : -1;
+    if (at >= 0) view?.splice(at, 1);
   }
 
   /**
@@ -849,9 +930,14 @@ class SqliteStore implements Store {
     try {
       this.stmts.reschedule.run(notBefore, attempts, id);
     } catch (err) {
+      this.outboxView = undefined;
       if (!(err instanceof StoreUnavailableError) || this.db.inTransaction) throw err;
       if (!this.pendingRemovals.has(id)) this.pendingReschedules.set(id, { notBefore, attempts });
+      return;
     }
+    const view = this.outboxView;
+    const at = view ? view.findIndex((r) => r.id === id) : -1;
+    if (view && at >= 0) view[at] = Object.freeze({ ...(view[at] as OutboxRow), notBefore, attempts });
   }
 
   pendingFor(stream: string, topic: string): number {
@@ -859,6 +945,7 @@ class SqliteStore implements Store {
   }
 
   size(): number {
+    if (this.outboxView && this.pendingRemovals.size === 0) return this.outboxView.length;
     return Math.max(0, (this.stmts.size.get()?.n ?? 0) - this.pendingRemovals.size);
   }
 
