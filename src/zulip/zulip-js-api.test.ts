@@ -6,7 +6,8 @@
 import { FakeZulip, type FakeUser } from '../../test/support/fake-zulip';
 import type { ZulipApi, ZulipEvent } from './api';
 import { SEND_KEY_ROOM, ZulipError } from './api';
-import { createZulipJsApi, splitSendKey, toEvent, withSendKey } from './zulip-js-api';
+import { createZulipJsApi, eventWire, messageWire, readMessage, splitSendKey, toEvent, withSendKey } from './zulip-js-api';
+import { Rng } from '../../test/support/prng';
 
 let fake: FakeZulip;
 let bot: FakeUser;
@@ -127,4 +128,30 @@ test('the queue carries people\'s reactions: register asks for `reaction` events
   expect(toEvent({ id: 9, type: 'update_message', message_id: 5, message_ids: [5], stream_id: 1, orig_content: 'a', content: 'b' })).toEqual({ id: 9, kind: 'edit', edit: { messageId: 5, content: 'b' } });
   expect(toEvent({ id: 10, type: 'update_message', message_id: 5, message_ids: [5], content: 'b', rendering_only: true })).toEqual({ id: 10, kind: 'other', type: 'update_message' });
   expect(toEvent({ id: 11, type: 'delete_message', message_id: 7, message_type: 'stream' })).toEqual({ id: 11, kind: 'delete', messageIds: [7] });
+});
+
+test('messages and events are checked by hand exactly as their zod schemas check them', () => {
+  const rng = new Rng(17);
+  const valid = { id: 7, type: 'stream', stream_id: 3, display_recipient: 'SRE # Critical', subject: 'web-01', content: 'PROBLEM', sender_id: 9, sender_email: 'zabbix@example.org', sender_full_name: 'Zabbix', client: 'ZulipPython', timestamp: 1_790_000_000, flags: ['read'], reactions: [] };
+  const odd: unknown[] = [undefined, null, 0, -1.5, NaN, Infinity, '', 'x', '7', true, [], {}, [1], { id: 1 }];
+  const keys = Object.keys(valid);
+  let agreed = 0;
+  for (let n = 0; n < 5000; n++) {
+    const m: Record<string, unknown> = { ...valid };
+    for (let k = rng.int(0, 3); k > 0; k--) {
+      const key = rng.pick(keys) as string;
+      if (rng.int(0, 3) === 0) delete m[key];
+      else m[key] = rng.pick(odd);
+    }
+    if (rng.int(0, 9) === 0) m.type = 'private';
+    const input: unknown = rng.int(0, 49) === 0 ? rng.pick(odd) : m;
+    const ref = messageWire.safeParse(input);
+    expect(readMessage(input)).toEqual(ref.success ? ref.data : undefined);
+    const event: unknown = rng.int(0, 49) === 0 ? rng.pick(odd) : { id: rng.int(0, 3) === 0 ? rng.pick(odd) : n, type: rng.int(0, 5) === 0 ? rng.pick(odd) : 'message', message: input };
+    const refEvent = eventWire.safeParse(event);
+    const got = toEvent(event);
+    expect(got !== undefined).toBe(refEvent.success);
+    if (ref.success) agreed++;
+  }
+  expect(agreed).toBeGreaterThan(500); // valid ones were among them, not only refusals
 });
