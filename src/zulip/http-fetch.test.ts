@@ -49,9 +49,24 @@ test('a form is posted url-encoded with the headers zulip-js gives and the bot\'
   expect(seen.method).toBe('POST');
   expect(seen.url).toBe('/api/v1/messages');
   expect(seen.headers?.authorization).toBe('Basic abc');
+  expect(seen.headers?.host).toBe(base.replace('http://', ''));
+  expect(seen.headers?.connection).toBe('keep-alive');
   expect(seen.headers?.['user-agent']).toBe(USER_AGENT);
   expect(seen.headers?.['content-type']).toBe('application/x-www-form-urlencoded;charset=UTF-8');
   expect(Object.fromEntries(new URLSearchParams(seen.body))).toEqual({ type: 'stream', to: 'SRE # Critical', content: 'ü & = ✔' });
+});
+
+test('the path and query go as zulip-js encoded them; another origin is another connection target', async () => {
+  const paths: string[] = [];
+  handler = (req, _body, res) => {
+    paths.push(req.url ?? '');
+    json(res, 200, { result: 'success' });
+  };
+  const narrow = encodeURIComponent(JSON.stringify([{ operator: 'stream', operand: 'SRE # Critical' }]));
+  await httpFetch(`${base}/api/v1/messages?anchor=newest&narrow=${narrow}#ignored`);
+  await httpFetch(base);
+  await httpFetch(`${base.replace('127.0.0.1', 'localhost')}/api/v1/users/me`);
+  expect(paths).toEqual([`/api/v1/messages?anchor=newest&narrow=${narrow}`, '/', '/api/v1/users/me']);
 });
 
 test('requests one after another share one kept-alive connection', async () => {

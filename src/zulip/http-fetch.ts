@@ -55,36 +55,61 @@ function inflate(res: http.IncomingMessage): Readable {
   }
 }
 
+/** Where a request goes, parsed once per origin (zulip-js gives every request as a whole URL). */
+interface Origin {
+  secure: boolean;
+  hostname: string;
+  port: number;
+  /** The Host header: the authority as written, with a port only when it is not the default. */
+  host: string;
+}
+const origins = new Map<string, Origin>();
+
+function originOf(origin: string): Origin {
+  let o = origins.get(origin);
+  if (o) return o;
+  const u = new URL(origin); // throws on a malformed address
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`only http and https addresses are supported: ${origin}`);
+  const secure = u.protocol === 'https:';
+  o = { secure, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : secure ? 443 : 80, host: u.host };
+  if (origins.size > 32) origins.clear();
+  origins.set(origin, o);
+  return o;
+}
+
 export function httpFetch(url: string, init: HttpFetchInit = {}): Promise<HttpFetchResponse> {
   return new Promise<HttpFetchResponse>((resolve, reject) => {
-    let target: URL;
+    // The origin parsed once; the path (already encoded: zulip-js gives URL.href) as it is.
+    const split = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^#]*)/i.exec(url);
+    let target: Origin;
     try {
-      target = new URL(url);
+      if (!split) throw new TypeError(`not an http or https address: ${url}`);
+      target = originOf(split[1] as string);
     } catch (err) {
       reject(err);
       return;
     }
-    const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') {
-      reject(new Error(`only http and https addresses are supported: ${url}`));
-      return;
-    }
+    const secure = target.secure;
     if (init.body !== undefined && init.body !== null && typeof init.body !== 'string' && !(init.body instanceof URLSearchParams)) {
       reject(new TypeError(`a request body must be a string or URLSearchParams, not ${Object.prototype.toString.call(init.body)}`));
       return;
     }
     const body = init.body === undefined || init.body === null ? undefined : String(init.body);
-    const headers: Record<string, string | number> = { Accept: '*/*', 'Accept-Encoding': 'gzip, deflate, br', 'User-Agent': USER_AGENT, ...init.headers };
+    const named: Record<string, string> = { Host: target.host, Accept: '*/*', 'Accept-Encoding': 'gzip, deflate, br', 'User-Agent': USER_AGENT, ...init.headers };
     if (body !== undefined) {
-      if (init.body instanceof URLSearchParams) headers['Content-Type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
-      headers['Content-Length'] = Buffer.byteLength(body);
+      if (init.body instanceof URLSearchParams) named['Content-Type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
+      named['Content-Length'] = String(Buffer.byteLength(body));
     }
-    const options: http.RequestOptions = { method: init.method ?? 'GET', headers, ...(init.agent ? { agent: init.agent } : {}) };
-    const req = (secure ? https : http).request(target, options, (res) => {
+    // Headers as a flat list: node writes them as given (still checked) without building its
+    // header map, and the address is not parsed again: at rest a third of the request's set-up.
+    const headers: string[] = [];
+    for (const name of Object.keys(named)) headers.push(name, named[name] as string);
+    const options: http.RequestOptions = { hostname: target.hostname, port: target.port, path: (split as RegExpExecArray)[2] || '/', method: init.method ?? 'GET', headers: headers as unknown as http.OutgoingHttpHeaders, ...(init.agent ? { agent: init.agent } : {}) };
+    const req = (secure ? https : http).request(options, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
-        const to = new URL(res.headers.location, target).href;
+        const to = new URL(res.headers.location, url).href;
         reject(Object.assign(new Error(`${options.method} ${url} was redirected (${status}) to ${to}: the server is configured for another address; set the site to it`), { code: 'REDIRECTED', status }));
         return;
       }
