@@ -53,3 +53,26 @@ describe('lines written soon after, not during (soonAfter)', () => {
     expect(writes.join('').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 });
+
+test('deferred lines are made after the work that logged them, in order, with the time of each call', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
+  const log = createLogger('info', sink as unknown as Parameters<typeof createLogger>[1], false, true);
+  const child = log.child({ module: 'incidents' });
+  const before = Date.now();
+  log.info({ n: 1 }, 'first');
+  child.warn({ n: 2, apiKey: 'secret-9' }, 'second');
+  log.debug('not at this level');
+  const spin = Date.now() + 30;
+  while (Date.now() < spin) {
+    /* the work goes on: nothing is made meanwhile */
+  }
+  expect(lines).toEqual([]);
+  log.info({ n: 3 }, 'third');
+  await new Promise((r) => setImmediate(r));
+  const got = lines.map((l) => JSON.parse(l) as { n: number; msg: string; time: number; module?: string; apiKey?: string });
+  expect(got.map((l) => l.msg)).toEqual(['first', 'second', 'third']);
+  expect(got[1]).toMatchObject({ module: 'incidents', apiKey: '[redacted]' });
+  expect(got[0]?.time).toBeLessThan(before + 25); // stamped when logged, not when made
+  expect(got[2]?.time).toBeGreaterThanOrEqual(spin);
+});

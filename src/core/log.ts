@@ -25,14 +25,57 @@ export function redactSecrets<T extends object>(obj: T, depth = 1): T {
   return (out ?? obj) as T;
 }
 
-/** JSON lines in production; readable lines when `pretty` (the composition root passes stdout.isTTY). */
-export function createLogger(level: string, destination?: pino.DestinationStream, pretty = false): Logger {
+/**
+ * JSON lines in production; readable lines when `pretty` (the composition root passes stdout.isTTY).
+ * `deferred` (the default when writing to stdout): lines are made after the work that logged
+ * them (see deferCalls).
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, pretty = false, deferred = destination === undefined && !pretty): Logger {
   const options: pino.LoggerOptions = { level, base: { name: 'zulip-sre-bot' }, formatters: { log: (o) => redactSecrets(o) } };
   if (pretty && !destination) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' } } });
   // Stdout written asynchronously (the write itself off the main thread, lines kept in order,
   // flushed at exit): a slow log file or pipe does not hold up a reply. A line logged just before
   // a SIGKILL may be lost.
-  return pino(options, destination ?? soonAfter(pino.destination({ dest: 1, sync: false }), LOG_DELAY_MS));
+  // Deferred calls are set up first: at exit their lines are made before what has gathered is written.
+  const defer = deferred ? deferCalls() : {};
+  const dest = destination ?? soonAfter(pino.destination({ dest: 1, sync: false }), LOG_DELAY_MS);
+  return pino({ ...options, ...defer }, dest);
+}
+
+/**
+ * A log call is turned into its line after the work that made it, not during: at rest the
+ * serialisation of an alert's line (its fields, the secret filter, the JSON) was a twentieth of a
+ * millisecond before its reply could leave. Each call is queued with the time it was made; the
+ * queue runs on the event loop's next turn (after a reply's request is written), in order, each
+ * line stamped with its call's time. At exit the queue runs first (a fatal line before
+ * process.exit is written). A caller that changes an object after logging it would see the
+ * change logged: the bot logs literals built for the call.
+ */
+function deferCalls(): Pick<pino.LoggerOptions, 'hooks' | 'timestamp'> {
+  let queue: { at: number; run: () => void }[] = [];
+  let stamp: number | undefined;
+  const drain = (): void => {
+    const calls = queue;
+    queue = [];
+    for (const c of calls) {
+      stamp = c.at;
+      try {
+        c.run();
+      } finally {
+        stamp = undefined;
+      }
+    }
+  };
+  process.on('exit', drain);
+  return {
+    timestamp: () => `,"time":${stamp ?? Date.now()}`,
+    hooks: {
+      logMethod(this: pino.Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
+        queue.push({ at: Date.now(), run: method.bind(this, ...args) });
+        if (queue.length === 1) setImmediate(drain);
+      },
+    },
+  };
 }
 
 /** Lines are written at most this long after they are logged (at once when this much has gathered). */
