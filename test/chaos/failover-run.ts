@@ -187,7 +187,9 @@ export async function failoverRun(seed: number, opts: FailoverOptions): Promise<
     for (let i = 0; i < opts.instances; i++) start();
     await waitFor(() => leaderOf() !== undefined, 20_000, 'a leader');
     const first = leaderOf() as Instance;
-    await first.proc.live(20_000);
+    // Its own 'polling live' line (not proc.live(), which waits for a line after the call: the
+    // lease's line and this one can come in one write).
+    await waitFor(() => lines(first).some((l) => l.msg === 'polling live'), 20_000, 'the leader polling live');
     progress(`bot #${first.n} leads; ${instances.length} instances`);
     for (const step of steps) {
       if (step.kind === 'pause') await sleep(step.ms ?? 0);

@@ -127,7 +127,10 @@ export class BotProcess {
     }
   }
 
-  /** Resolves when the bot is polling live (registered and caught up). */
+  /**
+   * Resolves when the bot says it is polling live (registered and caught up) after this call: a
+   * line already there does not count (lines come in writes of several, see src/core/log.ts).
+   */
   async live(timeoutMs = 10_000): Promise<void> {
     const count = () => this.logs().filter((l) => l.msg === 'polling live').length;
     const before = count();
