@@ -61,6 +61,8 @@ function deferCalls(): Pick<pino.LoggerOptions, 'hooks' | 'timestamp'> {
       stamp = c.at;
       try {
         c.run();
+      } catch {
+        // A line that cannot be made (a value whose toJSON throws) is left out, not the rest with it.
       } finally {
         stamp = undefined;
       }

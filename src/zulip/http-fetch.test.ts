@@ -112,6 +112,14 @@ test('a redirect is not followed: the error names where the server points', asyn
   });
 });
 
+test('a redirect to something that is not an address is an error too, not a crash', async () => {
+  handler = (_req, _body, res) => {
+    res.writeHead(302, { location: 'http://[' });
+    res.end();
+  };
+  await expect(httpFetch(`${base}/api/v1/register`, { method: 'POST', body: 'x=1' })).rejects.toMatchObject({ code: 'REDIRECTED', message: expect.stringMatching(/to http:\/\/\[/) });
+});
+
 test('an answer cut short is an error (ECONNRESET), not a short body', async () => {
   handler = (_req, _body, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }); // chunked

@@ -109,7 +109,12 @@ export function httpFetch(url: string, init: HttpFetchInit = {}): Promise<HttpFe
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
-        const to = new URL(res.headers.location, url).href;
+        let to: string;
+        try {
+          to = new URL(res.headers.location, url).href;
+        } catch {
+          to = String(res.headers.location); // not an address at all: said as it came (a throw here would escape the request)
+        }
         reject(Object.assign(new Error(`${options.method} ${url} was redirected (${status}) to ${to}: the server is configured for another address; set the site to it`), { code: 'REDIRECTED', status }));
         return;
       }
