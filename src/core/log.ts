@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import pino from 'pino';
 
 export type Logger = pino.Logger;
@@ -38,7 +39,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   // a SIGKILL may be lost.
   // Deferred calls are set up first: at exit their lines are made before what has gathered is written.
   const defer = deferred ? deferCalls() : {};
-  const dest = destination ?? soonAfter(pino.destination({ dest: 1, sync: false }), LOG_DELAY_MS);
+  const dest = destination ?? soonAfter(pino.destination({ dest: 1, sync: false }), LOG_DELAY_MS, (text) => writeSync(1, text));
   return pino({ ...options, ...defer }, dest);
 }
 
@@ -93,7 +94,7 @@ type Destination = pino.DestinationStream & { flushSync(): void };
  * later (or at once past LOG_BUFFER_BYTES). Order is kept; at exit what has gathered is written
  * synchronously.
  */
-export function soonAfter(dest: Destination, delayMs: number): Destination & { flush(cb?: (err?: Error) => void): void } {
+export function soonAfter(dest: Destination, delayMs: number, writeNow?: (text: string) => void): Destination & { flush(cb?: (err?: Error) => void): void } {
   let pending: string[] = [];
   let bytes = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -107,6 +108,15 @@ export function soonAfter(dest: Destination, delayMs: number): Destination & { f
     dest.write(text);
   };
   process.on('exit', () => {
+    // What is on its way first, then what gathered, written here and now: handed to `dest` it
+    // would start an asynchronous write that an exiting process may never finish.
+    dest.flushSync();
+    if (writeNow && pending.length > 0) {
+      const text = pending.join('');
+      pending = [];
+      writeNow(text);
+      return;
+    }
     handOver();
     dest.flushSync();
   });
