@@ -98,27 +98,30 @@ export function soonAfter(dest: Destination, delayMs: number, writeNow?: (text: 
   let pending: string[] = [];
   let bytes = 0;
   let timer: NodeJS.Timeout | undefined;
-  const handOver = (): void => {
+  /** What has gathered, taken out (the timer no longer needed). */
+  const take = (): string => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
     const text = pending.length === 1 ? (pending[0] as string) : pending.join('');
     pending = [];
     bytes = 0;
-    dest.write(text);
+    return text;
+  };
+  const handOver = (): void => {
+    const text = take();
+    if (text) dest.write(text);
   };
   process.on('exit', () => {
     // What is on its way first, then what gathered, written here and now: handed to `dest` it
     // would start an asynchronous write that an exiting process may never finish.
     dest.flushSync();
-    if (writeNow && pending.length > 0) {
-      const text = pending.join('');
-      pending = [];
-      writeNow(text);
-      return;
+    const text = take();
+    if (!text) return;
+    if (writeNow) writeNow(text);
+    else {
+      dest.write(text);
+      dest.flushSync();
     }
-    handOver();
-    dest.flushSync();
   });
   return {
     write(line: string) {

@@ -865,7 +865,7 @@ class SqliteStore implements Store {
       throw err;
     }
     if (!r) return undefined;
-    return { id: r.id, item: JSON.parse(r.item) as OutgoingItem, createdAt: r.created_at, attempts: r.attempts, notBefore: r.not_before, lane: laneOfPriority(r.priority) };
+    return outboxRow(r.id, JSON.parse(r.item) as OutgoingItem, r.created_at, r.attempts, r.not_before, r.priority);
   }
 
   pending(limit: number): OutboxRow[] {
@@ -894,9 +894,8 @@ class SqliteStore implements Store {
       this.pendingRemovals.add(id);
       return;
     }
-    const view = this.outboxView;
-    const at = view ? view.findIndex((r) => r.id === id) : -1;
-    if (at >= 0) view?.splice(at, 1);
+    const at = this.viewIndex(id);
+    if (at >= 0) this.outboxView?.splice(at, 1);
   }
 
   /**
@@ -936,8 +935,13 @@ class SqliteStore implements Store {
       return;
     }
     const view = this.outboxView;
-    const at = view ? view.findIndex((r) => r.id === id) : -1;
+    const at = this.viewIndex(id);
     if (view && at >= 0) view[at] = Object.freeze({ ...(view[at] as OutboxRow), notBefore, attempts });
+  }
+
+  /** Where row `id` is in the outbox view; -1 when not there or no view. */
+  private viewIndex(id: number): number {
+    return this.outboxView ? this.outboxView.findIndex((r) => r.id === id) : -1;
   }
 
   pendingFor(stream: string, topic: string): number {

@@ -58,7 +58,7 @@ type Fetch = (this: unknown, url: string, init?: unknown) => Promise<{ status?: 
 function installStatusProbe(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const helper = require('zulip-js/lib/helper') as { fetch?: Fetch; sreBotStatusProbe?: boolean };
-  if (helper.sreBotStatusProbe || typeof helper.fetch !== 'function') return;
+  if (helper.sreBotStatusProbe) return;
   const original = httpFetch as unknown as Fetch;
   helper.fetch = function (this: unknown, url: string, init?: unknown) {
     const slot = nextSlot;
