@@ -159,6 +159,33 @@ test('after a restart, an item not in Zulip yet is looked for again once its sen
   expect(api.lookups).toBe(4); // each looked for at once, and again after the grace
 });
 
+test('a look-up that fails after a restart keeps the earlier send\'s grace: killed then, the next process still waits for it', async () => {
+  // Found by the chaos run (seed 17): the look-up's 500 rescheduled the item 250 ms ahead, the
+  // process was killed, the next one sent at once, and the first send landed afterwards.
+  const store = openSqliteStore(tempDbPath('sre-out-'));
+  const api = new ScriptedZulip();
+  api.script = ['taken-later'];
+  say(store, 'slow to arrive');
+  const first = newSender(store, api, { inFlightGraceMs: 1_500 });
+  first.start();
+  await sleep(50);
+  await first.stop(0); // killed while the send was on its way
+  const graceEnd = (store.pending(1)[0] as { notBefore: number }).notBefore;
+  const failing = new ScriptedZulip();
+  failing.sentKeys = async () => {
+    throw new ZulipError('api', 'GET /messages (sent keys)', 'Internal server error', undefined, undefined, { status: 500 });
+  };
+  const second = newSender(store, failing, { inFlightGraceMs: 1_500 });
+  second.start();
+  await sleep(100);
+  await second.stop(0); // killed after its look-up failed
+  expect((store.pending(1)[0] as { notBefore: number }).notBefore).toBeGreaterThanOrEqual(graceEnd);
+  await sleep(300); // the first send lands at Zulip
+  api.script = [];
+  await drain(newSender(store, api, { inFlightGraceMs: 1_500 }), store, 4_000);
+  expect(api.posted.map((p) => p.content)).toEqual(['slow to arrive']);
+});
+
 test('every 5xx is retried whatever its body; a 4xx refusal is dropped (logged)', async () => {
   const store = openSqliteStore(tempDbPath('sre-out-'));
   const api = new ScriptedZulip();

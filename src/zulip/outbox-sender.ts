@@ -317,7 +317,11 @@ export class OutboxSender {
       ms = Math.max(250, (err.retryAfterSeconds ?? 1) * 1000);
       limiter.pause(ms);
     }
-    outbox.reschedule(row.id, clock.now() + ms, tries);
+    // A stored time still ahead is an earlier send's grace (see deliver's mark): that send may land
+    // until then, so the failure (a look-up's 5xx) keeps it. Shortened, a process killed now would
+    // leave the next one to send at once, before the first send arrives.
+    const graceEnd = row.attempts > 0 && row.notBefore > clock.now() ? row.notBefore : 0;
+    outbox.reschedule(row.id, Math.max(clock.now() + ms, graceEnd), tries);
     log.warn({ err: (err as Error)?.message ?? String(err), status: err instanceof ZulipError ? err.status : undefined, outboxId: row.id, attempts: tries, retryInMs: ms }, 'sending to Zulip failed; will retry');
   }
 
