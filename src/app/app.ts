@@ -412,11 +412,18 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       // A store outage said by a process that died before it could say the outage ended: its end
       // is said now, so the team is never left with only the alarm. The send key comes from the
       // alarm's message: should two processes in turn find the same alarm (high availability),
-      // the second finds the first's notice by that key and does not post it again.
+      // the second finds the first's notice by that key and does not post it again. A notice the
+      // dead process queued but did not send is still in the outbox: it goes out, and no second
+      // one is queued (looked at before and after the look-up, as the sender may send it meanwhile).
+      const queuedNotices = store.pendingFor(config.streams.general, storeNotices);
       void Promise.race([api.latestMessages({ stream: config.streams.general, topic: storeNotices, sender: me.email }, 1), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())])
         .then((last) => {
           const alarm = last?.at(-1);
           if (!alarm || !/My store cannot write/.test(alarm.content)) return;
+          if (queuedNotices > 0 || store.pendingFor(config.streams.general, storeNotices) > 0) {
+            log.info({ alarm: alarm.id }, 'the store outage said before the restart: its end is already queued');
+            return;
+          }
           const key = createHash('sha256').update(`store-back:${alarm.id}`).digest('hex').slice(0, 12);
           store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: `✅ My store writes again (the outage said at ${outageTime(alarm.timestamp * 1000, tz)} is over; I was restarted since): alerts and commands are handled again, none was skipped.` }, clock.now(), 'notice');
           sender.kick();

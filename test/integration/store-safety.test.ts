@@ -109,6 +109,35 @@ test('disk full: alerts and commands wait (none skipped), /healthz says why, the
   expect(errors.map((l) => l.msg)).toEqual(['store: cannot write: database or disk is full; intake stopped until the store can write again (no message is skipped)']);
 });
 
+test('killed after the store writes again but before saying so: the next process says it once, not twice', async () => {
+  const faultFile = join(w.dir, 'store.fault');
+  const a = await start({ SRE_BOT_TEST_STORE_FAULT_FILE: faultFile });
+  writeFileSync(faultFile, 'full');
+  zabbix('web-01', '5101', 'HTTPS is down on web-01');
+  await fake.waitForMessage((m) => fromBot(m) && /My store cannot write/.test(m.content), { timeoutMs: 20_000 });
+  // Zulip now refuses every send: the "writes again" notice stays queued in the outbox.
+  let refused = 0;
+  fake.onRequest = (e) => {
+    if (e.fault === 'fail' && e.method === 'POST' && /\/messages$/.test(e.path)) refused += 1;
+  };
+  fake.failNext(100_000, { method: 'POST', path: /\/messages$/, body: 'json' });
+  unlinkSync(faultFile);
+  await a.waitForLog((l) => l.msg === 'store writes again; intake resumed', 20_000);
+  await until('a send refused', () => refused > 0, 20_000);
+  await a.kill('SIGKILL');
+  fake.clearFaults();
+  fake.onRequest = undefined;
+  expect(botSays(/My store writes again/)).toHaveLength(0);
+
+  const b = await start();
+  await fake.waitForMessage((m) => fromBot(m) && /My store writes again/.test(m.content), { timeoutMs: 20_000 });
+  await new Promise((r) => setTimeout(r, 3_000));
+  // Before the fix the new process queued its own notice beside the dead one's: said twice.
+  expect(botSays(/My store writes again/).map((m) => m.content)).toEqual([expect.stringContaining('database or disk is full')]);
+  expect(botSays(/My store cannot write/)).toHaveLength(1);
+  expect(b.logs().filter((l) => l.msg === 'the store outage said before the restart: its end is already queued')).toHaveLength(1);
+});
+
 test('a second bot on the same store exits 2 naming the first; after a clean stop or a SIGKILL the store is free again', async () => {
   const first = await start();
   const second = BotProcess.start(w.configPath);

@@ -622,6 +622,11 @@ export class FakeZulip {
     this.faults.push({ kind: 'rateLimit', remaining: n, retryAfter: retryAfterSeconds, path: opts.path });
   }
 
+  /** Drops every fault rule not used up yet. */
+  clearFaults(): void {
+    this.faults.splice(0);
+  }
+
   hangNext(n: number, opts: { path?: RegExp } = {}): void {
     this.faults.push({ kind: 'hang', remaining: n, path: opts.path });
   }
