@@ -414,13 +414,14 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
       // alarm's message: should two processes in turn find the same alarm (high availability),
       // the second finds the first's notice by that key and does not post it again. A notice the
       // dead process queued but did not send is still in the outbox: it goes out, and no second
-      // one is queued (looked at before and after the look-up, as the sender may send it meanwhile).
+      // one is queued (looked at before and after the look-up, as the sender may send it meanwhile);
+      // nor when this process saw an outage of its own meanwhile: it says that one's end itself.
       const queuedNotices = store.pendingFor(config.streams.general, storeNotices);
       void Promise.race([api.latestMessages({ stream: config.streams.general, topic: storeNotices, sender: me.email }, 1), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())])
         .then((last) => {
           const alarm = last?.at(-1);
           if (!alarm || !/My store cannot write/.test(alarm.content)) return;
-          if (queuedNotices > 0 || store.pendingFor(config.streams.general, storeNotices) > 0) {
+          if (queuedNotices > 0 || store.pendingFor(config.streams.general, storeNotices) > 0 || storeWatch.sawOutage) {
             log.info({ alarm: alarm.id }, 'the store outage said before the restart: its end is already queued');
             return;
           }

@@ -53,9 +53,11 @@ describe('store watch', () => {
     const w = world();
     w.fault.set('full');
     const failing = () => w.watch.intake(() => w.store.setState('cursor', '5'));
+    expect(w.watch.sawOutage).toBe(false);
     await expect(failing()).rejects.toThrow(StoreUnavailableError);
     await expect(failing()).rejects.toThrow(StoreUnavailableError);
     await w.tick();
+    expect(w.watch.sawOutage).toBe(true); // a restart's look for an unfinished notice then leaves it to this process
     await w.tick();
     expect(errors(w.lines)).toEqual(['store: cannot write: database or disk is full; intake stopped until the store can write again (no message is skipped)']);
     expect(w.queued).toEqual([]);

@@ -55,6 +55,8 @@ const PROBE_KEY = 'store.probe';
 
 export class StoreWatch {
   private outage: Outage | undefined;
+  /** Whether this process saw an outage of its own (it then says that outage's end itself). */
+  sawOutage = false;
   /** The last message intake tried failed on the store: the poller retries it. */
   private stalled: StoreError | undefined;
   private fileProblem: string | undefined;
@@ -122,6 +124,7 @@ export class StoreWatch {
     if (down && !this.outage) {
       const reason = failing?.reason ?? this.stalled?.reason ?? 'cannot write';
       this.outage = { since: now, reason, announced: false, sending: false, lastTryAt: now };
+      this.sawOutage = true;
       this.deps.log.error(
         { reason, code: failing?.code ?? this.stalled?.code, path: this.deps.store.path },
         `store: ${reason}; intake stopped until the store can write again (no message is skipped)`,
