@@ -18,10 +18,11 @@
  * of landing after the new leader took over.
  */
 import Client from 'pg-native';
-import type { Incident, IncidentLogEntry, IncidentSummary, IncidentTimers, TopicRef, WarningId } from '../domain/incident';
+import type { Incident, IncidentLogEntry, IncidentSummary, TopicRef } from '../domain/incident';
 import { hostTopic as topicKey } from '../domain/topics';
 import { StoreCorruptError, StoreError, StoreUnavailableError } from './errors';
 import { FAULT_ERRORS, type StoreFault } from './fault';
+import { INCIDENT_COLUMNS, incidentValues, toHandler, toIncident, toLogEntry, type HandlerRow, type IncidentRow, type LogRow } from './rows';
 import { LANE_PRIORITY, laneOfPriority, type CardRecord, type GitlabIssueRecord, type Handler, type Handover, type JobRow, type Lane, type OutboxRow, type OutgoingItem, type ProjectIdRecord, type ScopedHandler, type Store } from './store';
 
 /** Schema migrations, applied in order; `schema_version` records how many ran. The SQLite schema, in PostgreSQL's types. */
@@ -349,126 +350,6 @@ let stmtCounter = 0;
 function stmt(text: string): Stmt {
   const n = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
   return { name: `s${++stmtCounter}`, text, n, writes: !/^\s*SELECT\b/i.test(text) };
-}
-
-interface IncidentRow {
-  event_id: string;
-  trigger_id: string;
-  host: string;
-  trigger_name: string;
-  item_text: string;
-  severity: string;
-  incident_class: string;
-  link: string;
-  stream: string;
-  topic: string;
-  status: string;
-  opened_at: number;
-  opened_message_id: number;
-  last_alert_at: number;
-  last_alert_message_id: number;
-  alert_count: number;
-  acknowledged_at: number | null;
-  acknowledged_by: string | null;
-  acknowledged_by_id: number | null;
-  ack_note: string | null;
-  resolved_at: number | null;
-  resolved_by: string | null;
-  resolution: string | null;
-  next_reminder_at: number | null;
-  reminders_sent: number;
-  last_reminder_at: number | null;
-  warnings_sent: string;
-  snoozed_until: number | null;
-  next_due_at: number | null;
-}
-
-const INCIDENT_COLUMNS = [
-  'event_id', 'trigger_id', 'host', 'trigger_name', 'item_text', 'severity', 'incident_class', 'link', 'stream', 'topic', 'status',
-  'opened_at', 'opened_message_id', 'last_alert_at', 'last_alert_message_id', 'alert_count', 'acknowledged_at', 'acknowledged_by',
-  'acknowledged_by_id', 'ack_note', 'resolved_at', 'resolved_by', 'resolution', 'next_reminder_at', 'reminders_sent', 'last_reminder_at',
-  'warnings_sent', 'snoozed_until', 'next_due_at',
-] as const;
-
-function incidentParams(i: Incident): unknown[] {
-  const t = i.timers;
-  const values: Record<(typeof INCIDENT_COLUMNS)[number], unknown> = {
-    event_id: i.eventId,
-    trigger_id: i.triggerId,
-    host: i.host,
-    trigger_name: i.triggerName,
-    item_text: i.itemText,
-    severity: i.severity,
-    incident_class: i.incidentClass,
-    link: i.link,
-    stream: i.stream,
-    topic: i.topic,
-    status: i.status,
-    opened_at: i.openedAt,
-    opened_message_id: i.openedMessageId,
-    last_alert_at: i.lastAlertAt,
-    last_alert_message_id: i.lastAlertMessageId,
-    alert_count: i.alertCount,
-    acknowledged_at: i.acknowledgedAt ?? null,
-    acknowledged_by: i.acknowledgedBy ?? null,
-    acknowledged_by_id: i.acknowledgedById ?? null,
-    ack_note: i.ackNote ?? null,
-    resolved_at: i.resolvedAt ?? null,
-    resolved_by: i.resolvedBy ?? null,
-    resolution: i.resolution ?? null,
-    next_reminder_at: t?.nextReminderAt ?? null,
-    reminders_sent: t?.remindersSent ?? 0,
-    last_reminder_at: t?.lastReminderAt ?? null,
-    warnings_sent: JSON.stringify(t?.warningsSent ?? []),
-    snoozed_until: t?.snoozedUntil ?? null,
-    next_due_at: i.status === 'resolved' ? null : (t?.nextDueAt ?? null),
-  };
-  return INCIDENT_COLUMNS.map((c) => values[c]);
-}
-
-function toIncident(r: IncidentRow): Incident {
-  const i: Incident = {
-    eventId: r.event_id,
-    triggerId: r.trigger_id,
-    host: r.host,
-    triggerName: r.trigger_name,
-    itemText: r.item_text,
-    severity: r.severity as Incident['severity'],
-    incidentClass: r.incident_class as Incident['incidentClass'],
-    link: r.link,
-    stream: r.stream,
-    topic: r.topic,
-    status: r.status as Incident['status'],
-    openedAt: r.opened_at,
-    openedMessageId: r.opened_message_id,
-    lastAlertAt: r.last_alert_at,
-    lastAlertMessageId: r.last_alert_message_id,
-    alertCount: r.alert_count,
-  };
-  if (r.acknowledged_at !== null) i.acknowledgedAt = r.acknowledged_at;
-  if (r.acknowledged_by !== null) i.acknowledgedBy = r.acknowledged_by;
-  if (r.acknowledged_by_id !== null) i.acknowledgedById = r.acknowledged_by_id;
-  if (r.ack_note !== null) i.ackNote = r.ack_note;
-  if (r.resolved_at !== null) i.resolvedAt = r.resolved_at;
-  if (r.resolved_by !== null) i.resolvedBy = r.resolved_by;
-  if (r.resolution !== null) i.resolution = r.resolution as Incident['resolution'];
-  const timers: IncidentTimers = { remindersSent: r.reminders_sent, warningsSent: r.warnings_sent === '[]' ? [] : (JSON.parse(r.warnings_sent) as WarningId[]) };
-  if (r.next_reminder_at !== null) timers.nextReminderAt = r.next_reminder_at;
-  if (r.last_reminder_at !== null) timers.lastReminderAt = r.last_reminder_at;
-  if (r.snoozed_until !== null) timers.snoozedUntil = r.snoozed_until;
-  if (r.next_due_at !== null) timers.nextDueAt = r.next_due_at;
-  i.timers = timers;
-  return i;
-}
-
-type LogRow = { event_id: string; at: number; kind: string; actor: string | null; detail: string | null };
-function toLogEntry(r: LogRow): IncidentLogEntry {
-  return { eventId: r.event_id, at: r.at, kind: r.kind as IncidentLogEntry['kind'], ...(r.actor !== null ? { actor: r.actor } : {}), ...(r.detail !== null ? { detail: r.detail } : {}) };
-}
-
-type HandlerRow = { stream: string; topic_key: string; person_id: number; person_name: string; since: number; until: number };
-function toHandler(r: HandlerRow): Handler {
-  return { stream: r.stream, topic: r.topic_key, person: { id: r.person_id, name: r.person_name }, since: r.since, until: r.until };
 }
 
 type OutboxDbRow = { id: number; item: string; created_at: number; attempts: number; not_before: number; priority: number };
@@ -912,7 +793,7 @@ class PgStore implements PostgresStore {
 
   putIncident(incident: Incident, log?: IncidentLogEntry): void {
     this.transaction(() => {
-      this.run(S.put, incidentParams(incident));
+      this.run(S.put, incidentValues(incident));
       if (log) this.addLog(log);
     });
   }
