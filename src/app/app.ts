@@ -421,7 +421,11 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
         .then((last) => {
           const alarm = last?.at(-1);
           if (!alarm || !/My store cannot write/.test(alarm.content)) return;
-          if (queuedNotices > 0 || store.pendingFor(config.streams.general, storeNotices) > 0 || storeWatch.sawOutage) {
+          if (storeWatch.sawOutage) {
+            log.info({ alarm: alarm.id }, 'the store outage said before the restart: left to the end this process says of its own');
+            return;
+          }
+          if (queuedNotices > 0 || store.pendingFor(config.streams.general, storeNotices) > 0) {
             log.info({ alarm: alarm.id }, 'the store outage said before the restart: its end is already queued');
             return;
           }

@@ -55,14 +55,18 @@ const PROBE_KEY = 'store.probe';
 
 export class StoreWatch {
   private outage: Outage | undefined;
-  /** Whether this process saw an outage of its own (it then says that outage's end itself). */
-  sawOutage = false;
+  private outageSeen = false;
   /** The last message intake tried failed on the store: the poller retries it. */
   private stalled: StoreError | undefined;
   private fileProblem: string | undefined;
   private lastFileCheck = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: StoreWatchDeps) {}
+
+  /** Whether this process saw an outage of its own (it then says that outage's end itself). */
+  get sawOutage(): boolean {
+    return this.outageSeen;
+  }
 
   /** Runs one event through intake (the poller's sink), noting whether the store let it. */
   async intake<T>(handle: () => Promise<T> | T): Promise<T> {
@@ -124,7 +128,7 @@ export class StoreWatch {
     if (down && !this.outage) {
       const reason = failing?.reason ?? this.stalled?.reason ?? 'cannot write';
       this.outage = { since: now, reason, announced: false, sending: false, lastTryAt: now };
-      this.sawOutage = true;
+      this.outageSeen = true;
       this.deps.log.error(
         { reason, code: failing?.code ?? this.stalled?.code, path: this.deps.store.path },
         `store: ${reason}; intake stopped until the store can write again (no message is skipped)`,
