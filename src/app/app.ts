@@ -41,7 +41,7 @@ import { JobRunner, type JobHandler, type JobQueue } from '../pipeline/jobs';
 import type { BotModule } from '../pipeline/module';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Store } from '../store/store';
-import { outageTime, StoreWatch } from '../store/watch';
+import { backAgainAfterRestart, StoreWatch } from '../store/watch';
 import type { ZabbixApi } from '../zabbix/client';
 import { parseAlert } from '../zabbix/parse-alert';
 import type { IncidentChange } from '../domain/incident';
@@ -430,7 +430,7 @@ export function createApp({ config, api, store, me, log, clock, ticker, cron, za
             return;
           }
           const key = createHash('sha256').update(`store-back:${alarm.id}`).digest('hex').slice(0, 12);
-          store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: `✅ My store writes again (the outage said at ${outageTime(alarm.timestamp * 1000, tz)} is over; I was restarted since): alerts and commands are handled again, none was skipped.` }, clock.now(), 'notice');
+          store.enqueue({ kind: 'message', stream: config.streams.general, topic: storeNotices, key, content: backAgainAfterRestart(alarm.timestamp * 1000, tz) }, clock.now(), 'notice');
           sender.kick();
           log.info({ afterRestart: true, alarm: alarm.id }, 'store writes again; intake resumed');
         })

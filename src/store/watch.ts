@@ -140,7 +140,7 @@ export class StoreWatch {
       this.deps.log.info({ reason: o.reason, downForMs: now - o.since }, 'store writes again; intake resumed');
       if (!o.announced) return;
       try {
-        this.deps.say(`✅ My store writes again (it could not since ${this.time(o.since)}: ${this.detail(o.reason)}): alerts and commands are handled again, none was skipped.`);
+        this.deps.say(backAgain(`it could not since ${this.time(o.since)}: ${this.detail(o.reason)}`));
       } catch (err) {
         this.deps.log.warn({ err: (err as Error).message }, 'could not say that the store writes again');
       }
@@ -203,6 +203,16 @@ export class StoreWatch {
 }
 
 /** An outage's time as the store notices say it (HH:MM:SS in the team's zone). */
-export function outageTime(at: number, timeZone: string): string {
+function outageTime(at: number, timeZone: string): string {
   return dateFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(at);
+}
+
+/** The notice that the store writes again; `why` says which outage ended. */
+function backAgain(why: string): string {
+  return `✅ My store writes again (${why}): alerts and commands are handled again, none was skipped.`;
+}
+
+/** Said by a restarted process for an outage a process before it said but did not see end (its alarm at `alarmAt`). */
+export function backAgainAfterRestart(alarmAt: number, timeZone: string): string {
+  return backAgain(`the outage said at ${outageTime(alarmAt, timeZone)} is over; I was restarted since`);
 }
