@@ -149,7 +149,14 @@ test('GitLab down for a while: chat goes on, one outage notice, nothing lost, ev
   await until(() => general().length === 2, 'the recovery notice');
   expect(general()[1]?.content).toMatch(/^✅ GitLab answers again/);
   await until(() => fake.messages().find((m) => m.id === post.id)?.reactions.some((r) => r.emoji_name === 'check_mark') === true, '✔️ after recovery');
-  const metrics = await (await fetch(`http://127.0.0.1:${Number((await b.waitForLog((l) => typeof l.port === 'number')).port)}/metrics`)).text();
+  // The fake GitLab stores a note before it answers; the bot counts it once the answer is in and
+  // recorded: the second note's count may come a moment after the note is seen.
+  const port = Number((await b.waitForLog((l) => typeof l.port === 'number')).port);
+  const readMetrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let metrics = await readMetrics();
+  for (const end = Date.now() + 10_000; !/sre_bot_gitlab_synced_total\{what="note-to-gitlab"\} 2/.test(metrics) && Date.now() < end; metrics = await readMetrics()) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   expect(metrics).toMatch(/sre_bot_gitlab_failures_total\{reason="network"\} [1-9]/);
   expect(metrics).toMatch(/sre_bot_gitlab_synced_total\{what="note-to-gitlab"\} 2/);
 });
